@@ -1,0 +1,25 @@
+//! Harrier's data model: events, findings and detector metadata.
+//!
+//! Every type here is generated from `wit/detector.wit` by wasmtime's
+//! `bindgen!`, so the host and the detectors can never disagree about them.
+//! The generated types also derive serde, which gives the capture format
+//! (`record`/`replay`) for free.
+
+mod bindings;
+pub mod capture;
+mod kind;
+
+pub use bindings::Detector;
+pub use bindings::harrier::detector::host;
+pub use bindings::harrier::detector::types::{
+    BpfEvent, CredentialEvent, DnsEvent, Event, EventDetail, EventKind, Evidence, ExecEvent,
+    ExitEvent, FdRedirectEvent, FileChmodEvent, FileChownEvent, FileLinkEvent, FileOpenEvent,
+    FilePathEvent, FilePathPairEvent, FileWriteEvent, FileWriteInfo, Finding, ForkEvent, LogLevel,
+    MemfdEvent, Metadata, MmapExecEvent, ModuleEvent, MountEvent, NamespaceEvent, NetEvent,
+    Process, ProcessInfo, ProcessVmWriteEvent, PtraceEvent, SocketAddress, SocketEvent,
+    UserfaultfdEvent,
+};
+pub use kind::UnknownKind;
+
+/// The WIT package version this host implements.
+pub const WIT_VERSION: &str = "0.1.0";

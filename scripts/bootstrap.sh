@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs everything Harrier's build and tests need on a fresh machine of
+# this kind. Idempotent: each step checks first, so a second run takes seconds.
+set -euo pipefail
+
+log() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+BPF_LINKER_VERSION=0.10.0
+
+# System packages: only what is missing.
+need_apt=()
+command -v python3 >/dev/null || need_apt+=(python3)
+command -v pip3 >/dev/null || command -v pip >/dev/null || need_apt+=(python3-pip)
+command -v node >/dev/null || need_apt+=(nodejs)
+command -v npm >/dev/null || need_apt+=(npm)
+if ((${#need_apt[@]})); then
+  log "apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}"
+fi
+
+# Rust: the nightly toolchain with rust-src builds the eBPF programs; the
+# Wasm targets build detectors.
+have_component() { rustup "+$1" component list --installed 2>/dev/null | grep -q "^$2"; }
+if ! rustup toolchain list | grep -q '^nightly'; then
+  log "rustup toolchain install nightly"
+  rustup toolchain install nightly --profile minimal
+fi
+have_component nightly rust-src || { log "rustup component add rust-src (nightly)"; rustup +nightly component add rust-src; }
+for c in rustfmt clippy; do
+  have_component stable "$c" || { log "rustup component add $c"; rustup component add "$c"; }
+done
+for t in wasm32-unknown-unknown wasm32-wasip2; do
+  rustup target list --installed | grep -qx "$t" || { log "rustup target add $t"; rustup target add "$t"; }
+done
+
+# bpf-linker links the eBPF object (uses nightly's own LLVM, no system LLVM).
+if ! bpf-linker --version 2>/dev/null | grep -q "$BPF_LINKER_VERSION"; then
+  log "cargo install bpf-linker@$BPF_LINKER_VERSION"
+  cargo install --locked "bpf-linker@$BPF_LINKER_VERSION"
+fi
+
+# tracefs: the sensor attaches to tracepoints (harrier also mounts it itself).
+if [ "$(id -u)" = 0 ] && [ ! -e /sys/kernel/tracing/events ]; then
+  mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || log "could not mount tracefs (harrier will try again)"
+fi
+log "toolchain ready"
