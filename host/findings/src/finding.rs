@@ -1,0 +1,221 @@
+//! The unified finding: the one JSON shape every sink and format starts from.
+
+use serde::{Deserialize, Serialize};
+
+use crate::input::AncestorSummary;
+
+/// Version of the native finding schema, written in every finding's
+/// `schema_version`. Bumped on any incompatible change; the matching schema
+/// file is `schema/finding-v<major>.schema.json`.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// The JSON Schema (draft 2020-12) of the native format, version 1.
+pub const NATIVE_SCHEMA_V1: &str = include_str!("../schema/finding-v1.schema.json");
+
+/// Finding type of an attack sequence: findings of several types on one
+/// container or process lineage within the correlation window, reported
+/// together as one Critical finding whose `related` lists the members' ids.
+pub const ATTACK_SEQUENCE_TYPE: &str = "AttackSequence:Runtime/MultiStageAttack";
+
+/// One unified finding, as emitted to sinks in the native format.
+///
+/// The same `id` is emitted several times as the finding grows; a later
+/// `revision` supersedes an earlier one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnifiedFinding {
+    /// Native schema version ([`SCHEMA_VERSION`]).
+    pub schema_version: String,
+    /// Stable id: 32 hex digits derived from type, resource and first event.
+    pub id: String,
+    /// 0 on first emission, incremented on every later emission of this id.
+    pub revision: u32,
+    /// Finding type in GuardDuty's vocabulary, e.g.
+    /// `Impact:Runtime/CryptoMinerExecuted`.
+    #[serde(rename = "type")]
+    pub finding_type: String,
+    /// Severity on GuardDuty's 1.0–10.0 scale (the highest merged one).
+    pub severity: f32,
+    /// Severity band of `severity`.
+    pub severity_label: SeverityLabel,
+    /// Short human title (from the first occurrence).
+    pub title: String,
+    /// Longer human description (from the first occurrence).
+    pub description: String,
+    /// MITRE ATT&CK technique id, e.g. `T1496`.
+    pub mitre_technique: Option<String>,
+    /// Every detector that contributed, as `name@version`, sorted.
+    pub detectors: Vec<String>,
+    /// How many raw findings were merged into this one (for an attack
+    /// sequence: how many member findings it links).
+    pub count: u64,
+    /// Event time of the first occurrence, RFC 3339 UTC.
+    pub first_seen: String,
+    /// Event time of the latest occurrence, RFC 3339 UTC.
+    pub last_seen: String,
+    /// Host name of the node that saw it.
+    pub node: String,
+    /// The process the finding is about (its first occurrence).
+    pub process: ProcessSection,
+    /// The container, present only when the process runs in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerSection>,
+    /// A bounded sample of distinct evidence, in order of first appearance.
+    pub evidence: Vec<EvidenceItem>,
+    /// Whether evidence was left out because the sample was full.
+    pub evidence_truncated: bool,
+    /// A bounded sample of the events behind the finding, in order of arrival.
+    pub events: Vec<EventEntry>,
+    /// Ids of related findings: the members of an attack sequence; empty for
+    /// other findings.
+    pub related: Vec<String>,
+}
+
+impl UnifiedFinding {
+    /// Whether this is an attack sequence ([`ATTACK_SEQUENCE_TYPE`]).
+    pub fn is_attack_sequence(&self) -> bool {
+        self.finding_type == ATTACK_SEQUENCE_TYPE
+    }
+
+    /// `first_seen` as nanoseconds since the Unix epoch (0 if unparsable).
+    pub fn first_seen_ns(&self) -> u64 {
+        parse_ns(&self.first_seen)
+    }
+
+    /// `last_seen` as nanoseconds since the Unix epoch (0 if unparsable).
+    pub fn last_seen_ns(&self) -> u64 {
+        parse_ns(&self.last_seen)
+    }
+}
+
+/// Parses an RFC 3339 timestamp to nanoseconds since the Unix epoch.
+fn parse_ns(text: &str) -> u64 {
+    humantime::parse_rfc3339(text)
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// GuardDuty's severity bands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum SeverityLabel {
+    /// 1.0–3.9.
+    Low,
+    /// 4.0–6.9.
+    Medium,
+    /// 7.0–8.9.
+    High,
+    /// 9.0–10.0.
+    Critical,
+}
+
+impl SeverityLabel {
+    /// The band a severity score falls in (scores are clamped to 1.0–10.0).
+    pub fn from_score(score: f32) -> Self {
+        let score = clamp_severity(score);
+        if score >= 9.0 {
+            Self::Critical
+        } else if score >= 7.0 {
+            Self::High
+        } else if score >= 4.0 {
+            Self::Medium
+        } else {
+            Self::Low
+        }
+    }
+
+    /// The label as written in JSON (`Low`, `Medium`, `High`, `Critical`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "Low",
+            Self::Medium => "Medium",
+            Self::High => "High",
+            Self::Critical => "Critical",
+        }
+    }
+}
+
+/// Clamps a detector's severity to GuardDuty's 1.0–10.0 scale (NaN -> 1.0).
+pub(crate) fn clamp_severity(score: f32) -> f32 {
+    if score.is_nan() {
+        1.0
+    } else {
+        score.clamp(1.0, 10.0)
+    }
+}
+
+/// The process section of a unified finding.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ProcessSection {
+    /// Thread-group id.
+    pub pid: u32,
+    /// Parent's pid.
+    pub ppid: u32,
+    /// Executable path ("" if unknown).
+    pub exe: String,
+    /// Command line ("" if unknown).
+    pub cmdline: String,
+    /// Real user id.
+    pub uid: u32,
+    /// Effective user id.
+    pub euid: u32,
+    /// User name of `uid`, or null when unresolved.
+    pub user: Option<String>,
+    /// SHA-256 of the executable (lower-case hex), or null until hashed.
+    pub exe_sha256: Option<String>,
+    /// Working directory ("" if unknown).
+    pub cwd: String,
+    /// Ancestors, nearest first.
+    pub ancestry: Vec<AncestorSummary>,
+}
+
+/// The container section of a unified finding.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ContainerSection {
+    /// Container id.
+    pub id: String,
+    /// Kubernetes pod uid, or null outside a pod.
+    pub pod_uid: Option<String>,
+}
+
+/// One piece of evidence (a detector's key/value pair).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EvidenceItem {
+    /// What the value is, e.g. `path`, `cmdline`, `remote_address`.
+    pub key: String,
+    /// The value.
+    pub value: String,
+}
+
+/// One event behind a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventEntry {
+    /// The event's sequence number.
+    pub seq: u64,
+    /// The event kind, e.g. `exec`.
+    pub kind: String,
+    /// The event's time, RFC 3339 UTC.
+    pub time: String,
+}
+
+/// Alias kept for readers of the output types: ancestors in a finding have
+/// the same shape as in the input.
+pub type AncestorEntry = AncestorSummary;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_bands_follow_guardduty() {
+        assert_eq!(SeverityLabel::from_score(1.0), SeverityLabel::Low);
+        assert_eq!(SeverityLabel::from_score(3.9), SeverityLabel::Low);
+        assert_eq!(SeverityLabel::from_score(4.0), SeverityLabel::Medium);
+        assert_eq!(SeverityLabel::from_score(6.9), SeverityLabel::Medium);
+        assert_eq!(SeverityLabel::from_score(7.0), SeverityLabel::High);
+        assert_eq!(SeverityLabel::from_score(8.9), SeverityLabel::High);
+        assert_eq!(SeverityLabel::from_score(9.0), SeverityLabel::Critical);
+        assert_eq!(SeverityLabel::from_score(42.0), SeverityLabel::Critical);
+        assert_eq!(SeverityLabel::from_score(f32::NAN), SeverityLabel::Low);
+    }
+}

@@ -1,0 +1,20 @@
+//! The stdout sink: one JSON object per line, flushed per line.
+
+use std::io::Write;
+
+use super::worker::{Control, Deliver};
+
+/// Writes each finding as one line on standard output.
+pub(crate) struct StdoutSink;
+
+impl Deliver for StdoutSink {
+    fn deliver(&mut self, line: &str, _control: &Control) -> Result<(), String> {
+        let mut out = std::io::stdout().lock();
+        let mut buffer = Vec::with_capacity(line.len() + 1);
+        buffer.extend_from_slice(line.as_bytes());
+        buffer.push(b'\n');
+        out.write_all(&buffer)
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("writing to stdout: {e}"))
+    }
+}
