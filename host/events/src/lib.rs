@@ -9,8 +9,6 @@ mod bindings;
 pub mod capture;
 mod kind;
 
-pub use bindings::Detector;
-pub use bindings::harrier::detector::host;
 pub use bindings::harrier::detector::types::{
     BpfEvent, CredentialEvent, DnsEvent, Event, EventDetail, EventKind, Evidence, ExecEvent,
     ExitEvent, FdRedirectEvent, FileChmodEvent, FileChownEvent, FileLinkEvent, FileOpenEvent,
@@ -19,6 +17,8 @@ pub use bindings::harrier::detector::types::{
     Process, ProcessInfo, ProcessVmWriteEvent, PtraceEvent, SocketAddress, SocketEvent,
     UserfaultfdEvent,
 };
+pub use bindings::harrier::detector::{host, types};
+pub use bindings::{Detector, DetectorPre};
 pub use kind::UnknownKind;
 
 /// The WIT package version this host implements.

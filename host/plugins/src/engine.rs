@@ -1,0 +1,191 @@
+//! The engine all detectors share: compiler settings, the pooling
+//! allocator, the epoch ticker that enforces call deadlines, the linker with
+//! the host interface, and the cache of compiled components.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::error::{LoadError, LoadFailure};
+use crate::host::{HostServices, PluginState};
+use crate::plugin::{Plugin, PluginSpec};
+
+/// Engine-wide settings (`[plugins.engine]` in the agent configuration).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Pre-allocate instance slots (pooling allocator): instantiation and
+    /// reloads take microseconds instead of mmap calls (default true).
+    pub pooling: bool,
+    /// Most detector instances alive at once, counting both versions of a
+    /// detector during a hot swap (default 256). Only used with pooling.
+    pub max_instances: u32,
+    /// Largest memory any one detector may have, in bytes (default 256 MiB).
+    /// Per-detector caps (`PluginLimits::memory_bytes`) sit below this.
+    pub max_memory_bytes: usize,
+    /// How often the epoch advances, in milliseconds (default 5): the
+    /// resolution of call deadlines.
+    pub epoch_tick_ms: u64,
+    /// Directory for compiled components, keyed by the component's sha256
+    /// and this engine's compatibility hash (default: none, always compile).
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            pooling: true,
+            max_instances: 256,
+            max_memory_bytes: 256 << 20,
+            epoch_tick_ms: 5,
+            cache_dir: None,
+        }
+    }
+}
+
+/// Compiles, links and instantiates detectors. Cheap to share by reference.
+pub struct PluginEngine {
+    engine: Engine,
+    linker: Linker<PluginState>,
+    config: EngineConfig,
+    compat_tag: String,
+}
+
+impl PluginEngine {
+    /// Build the engine and start its epoch ticker thread (which stops by
+    /// itself when the engine is dropped).
+    pub fn new(config: &EngineConfig) -> anyhow::Result<Self> {
+        let mut wasm = Config::new();
+        wasm.wasm_component_model(true).epoch_interruption(true);
+        if config.pooling {
+            let mut pool = PoolingAllocationConfig::default();
+            let n = config.max_instances.max(1);
+            pool.total_component_instances(n)
+                .total_core_instances(n * 8)
+                .total_memories(n * 4)
+                .total_tables(n * 4)
+                .max_core_instances_per_component(32)
+                .max_memories_per_component(8)
+                .max_tables_per_component(8)
+                .max_memory_size(config.max_memory_bytes)
+                .max_component_instance_size(1 << 20)
+                .max_core_instance_size(4 << 20);
+            wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        let engine = Engine::new(&wasm)?;
+
+        let mut linker = Linker::new(&engine);
+        harrier_events::Detector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let compat_tag = format!("{:016x}", hasher.finish());
+
+        spawn_epoch_ticker(&engine, Duration::from_millis(config.epoch_tick_ms.max(1)));
+        Ok(Self {
+            engine,
+            linker,
+            config: config.clone(),
+            compat_tag,
+        })
+    }
+
+    /// The underlying wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Epoch ticks that make up `deadline` (at least one).
+    pub(crate) fn ticks_for(&self, deadline: Duration) -> u64 {
+        let tick = self.config.epoch_tick_ms.max(1) as u128;
+        (deadline.as_millis().div_ceil(tick) as u64).max(1)
+    }
+
+    pub(crate) fn linker(&self) -> &Linker<PluginState> {
+        &self.linker
+    }
+
+    /// Compile and start a detector: compile (or take from the cache),
+    /// check it implements the world, instantiate, read its metadata, run
+    /// `init` with its configuration and its self-test.
+    pub fn load(
+        &self,
+        spec: PluginSpec,
+        services: Arc<dyn HostServices>,
+    ) -> Result<Plugin, LoadError> {
+        let component = self.compile(&spec.wasm).map_err(|reason| LoadError {
+            origin: spec.origin.clone(),
+            reason,
+        })?;
+        Plugin::start(self, spec, component, services)
+    }
+
+    /// Compile component bytes, through the cache when one is configured.
+    pub fn compile(&self, wasm: &[u8]) -> Result<Component, LoadFailure> {
+        let Some(dir) = &self.config.cache_dir else {
+            return Component::new(&self.engine, wasm).map_err(not_a_component);
+        };
+        let path = self.cache_path(dir, wasm);
+        if path.exists() {
+            // SAFETY: the cache directory is written only by this agent (it
+            // is created 0700 and entries are named by the sha256 of the
+            // source bytes plus the engine's compatibility hash), so these
+            // bytes come from our own `Component::serialize`.
+            match unsafe { Component::deserialize_file(&self.engine, &path) } {
+                Ok(component) => return Ok(component),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), "ignoring unusable cached component: {e}")
+                }
+            }
+        }
+        let component = Component::new(&self.engine, wasm).map_err(not_a_component)?;
+        if let Err(e) = write_cache(dir, &path, &component) {
+            tracing::warn!(path = %path.display(), "could not cache compiled component: {e}");
+        }
+        Ok(component)
+    }
+
+    fn cache_path(&self, dir: &Path, wasm: &[u8]) -> PathBuf {
+        let digest = hex::encode(Sha256::digest(wasm));
+        dir.join(format!("{digest}-{}.cwasm", self.compat_tag))
+    }
+}
+
+fn not_a_component(e: wasmtime::Error) -> LoadFailure {
+    LoadFailure::NotAComponent(format!("{e:#}"))
+}
+
+fn write_cache(dir: &Path, path: &Path, component: &Component) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let bytes = component.serialize()?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// Advance the engine's epoch every `tick` until the engine is gone.
+fn spawn_epoch_ticker(engine: &Engine, tick: Duration) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("harrier-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(tick);
+            }
+        })
+        .expect("spawn epoch ticker thread");
+}

@@ -1,0 +1,145 @@
+//! What detectors may ask of the host: the WIT `host` interface, backed by
+//! the agent's enrichment ([`HostServices`]), plus a WASI context with no
+//! files, no network, no environment and stdout/stderr sent to the log.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use harrier_events::{FileWriteInfo, LogLevel, ProcessInfo};
+use wasmtime::StoreLimits;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::wasi_log::LogStream;
+
+/// Deepest ancestry a detector may ask for in one call.
+pub const MAX_ANCESTRY_DEPTH: u32 = 64;
+/// Longest log line a detector may write; the rest is cut.
+pub const MAX_LOG_LINE: usize = 4096;
+
+/// The agent's knowledge that detectors can query. Implemented by the
+/// pipeline over its process table; shared by every detector.
+pub trait HostServices: Send + Sync {
+    /// The process with this pid, if known.
+    fn process(&self, pid: u32) -> Option<ProcessInfo>;
+    /// Ancestors of `pid`, nearest first, at most `max_depth`.
+    fn ancestry(&self, pid: u32, max_depth: u32) -> Vec<ProcessInfo>;
+    /// Who created or wrote `path` recently, if anyone.
+    fn recent_write(&self, path: &str) -> Option<FileWriteInfo>;
+    /// The current time in ns since the Unix epoch. Live agents return the
+    /// wall clock; replay returns the time of the event being processed, so
+    /// results do not depend on when the replay runs.
+    fn now_ns(&self) -> u64 {
+        wall_clock_ns()
+    }
+}
+
+/// Host services that know nothing: for tests and tools that load a
+/// detector without an agent around it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHostServices;
+
+impl HostServices for NoHostServices {
+    fn process(&self, _pid: u32) -> Option<ProcessInfo> {
+        None
+    }
+    fn ancestry(&self, _pid: u32, _max_depth: u32) -> Vec<ProcessInfo> {
+        Vec::new()
+    }
+    fn recent_write(&self, _path: &str) -> Option<FileWriteInfo> {
+        None
+    }
+}
+
+/// Nanoseconds since the Unix epoch.
+pub fn wall_clock_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// The data of one detector's store.
+pub(crate) struct PluginState {
+    pub(crate) name: Arc<str>,
+    pub(crate) limits: StoreLimits,
+    services: Arc<dyn HostServices>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl PluginState {
+    pub(crate) fn new(
+        name: Arc<str>,
+        limits: StoreLimits,
+        services: Arc<dyn HostServices>,
+    ) -> Self {
+        // Nothing ambient: no preopens, no env, no args, no sockets (denied
+        // by default), stdin empty; output goes to the log under our name.
+        let wasi = WasiCtx::builder()
+            .stdout(LogStream::new(name.clone(), "stdout"))
+            .stderr(LogStream::new(name.clone(), "stderr"))
+            .build();
+        Self {
+            name,
+            limits,
+            services,
+            wasi,
+            table: ResourceTable::new(),
+        }
+    }
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl harrier_events::types::Host for PluginState {}
+
+impl harrier_events::host::Host for PluginState {
+    fn log(&mut self, level: LogLevel, message: String) {
+        let message = truncate(&message, MAX_LOG_LINE);
+        let plugin = &*self.name;
+        match level {
+            LogLevel::Trace => tracing::trace!(plugin, "{message}"),
+            LogLevel::Debug => tracing::debug!(plugin, "{message}"),
+            LogLevel::Info => tracing::info!(plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(plugin, "{message}"),
+            LogLevel::Error => tracing::error!(plugin, "{message}"),
+        }
+    }
+
+    fn now_ns(&mut self) -> u64 {
+        self.services.now_ns()
+    }
+
+    fn process(&mut self, pid: u32) -> Option<ProcessInfo> {
+        self.services.process(pid)
+    }
+
+    fn ancestry(&mut self, pid: u32, max_depth: u32) -> Vec<ProcessInfo> {
+        self.services
+            .ancestry(pid, max_depth.min(MAX_ANCESTRY_DEPTH))
+    }
+
+    fn recent_write(&mut self, path: String) -> Option<FileWriteInfo> {
+        self.services.recent_write(&path)
+    }
+}
+
+/// Cut `text` to at most `max` bytes on a character boundary.
+pub(crate) fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

@@ -1,0 +1,462 @@
+//! One loaded detector: its instance, its metadata and subscriptions, and
+//! every call into it, each under the detector's deadline and memory cap.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use harrier_events::{Detector, DetectorPre, Event, EventKind, Finding, Metadata};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use wasmtime::Store;
+use wasmtime::component::{Component, Func};
+
+use crate::engine::PluginEngine;
+use crate::error::{LoadError, LoadFailure, PluginError};
+use crate::host::{HostServices, PluginState};
+use crate::limits::PluginLimits;
+
+/// Where a detector came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum PluginSource {
+    /// Built into the `harrier` binary (the default pack).
+    Embedded,
+    /// A `.wasm` file in a plugin directory.
+    Directory {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A plugin of an installed rule pack.
+    Pack {
+        /// The pack's name.
+        pack: String,
+        /// The pack's version.
+        version: String,
+    },
+}
+
+/// Everything needed to load a detector.
+#[derive(Debug, Clone)]
+pub struct PluginSpec {
+    /// Human-readable origin used in every message about this detector
+    /// (a file path, `embedded:<name>`, `pack:<pack>/<plugin>`).
+    pub origin: String,
+    /// Where it came from.
+    pub source: PluginSource,
+    /// The component's bytes.
+    pub wasm: Arc<[u8]>,
+    /// Configuration handed to `init`, a JSON object.
+    pub config_json: String,
+    /// Its sandbox bounds.
+    pub limits: PluginLimits,
+}
+
+/// The set of event kinds a detector subscribed to, as a bit set indexed by
+/// [`EventKind::index`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Subscriptions(u64);
+
+impl Subscriptions {
+    /// The set holding `kinds`.
+    pub fn from_kinds(kinds: &[EventKind]) -> Self {
+        Self(kinds.iter().fold(0, |bits, k| bits | 1 << k.index()))
+    }
+
+    /// Whether `kind` is in the set.
+    #[inline]
+    pub fn contains(self, kind: EventKind) -> bool {
+        self.0 & (1 << kind.index()) != 0
+    }
+
+    /// The union of two sets.
+    pub fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// The kinds in the set, in WIT order.
+    pub fn kinds(self) -> Vec<EventKind> {
+        EventKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| self.contains(*k))
+            .collect()
+    }
+}
+
+/// Counters of one detector, for `harrier plugins` and metrics.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PluginStats {
+    /// Calls made (batches and ticks).
+    pub calls: u64,
+    /// Events delivered.
+    pub events_in: u64,
+    /// Findings returned and accepted.
+    pub findings_out: u64,
+    /// Findings dropped because a call returned more than its cap.
+    pub findings_dropped: u64,
+    /// Time spent inside the detector, in nanoseconds.
+    pub busy_ns: u64,
+    /// Calls that overran their deadline.
+    pub deadline_errors: u64,
+    /// Calls that hit the memory cap.
+    pub memory_errors: u64,
+    /// Calls that trapped for another reason or returned an error.
+    pub trap_errors: u64,
+    /// Times the instance was rebuilt after a failure.
+    pub restarts: u64,
+    /// The last error, if any.
+    pub last_error: Option<String>,
+}
+
+/// Handles to the exports of a live instance.
+struct Exports {
+    bindings: Detector,
+    on_events: Func,
+}
+
+/// A live instance of the detector.
+struct Live {
+    store: Store<PluginState>,
+    exports: Exports,
+}
+
+/// A loaded detector.
+pub struct Plugin {
+    origin: String,
+    source: PluginSource,
+    sha256: String,
+    metadata: Metadata,
+    subscriptions: Subscriptions,
+    limits: PluginLimits,
+    deadline_ticks: u64,
+    config_json: String,
+    pre: DetectorPre<PluginState>,
+    services: Arc<dyn HostServices>,
+    live: Option<Live>,
+    stats: PluginStats,
+}
+
+impl Plugin {
+    pub(crate) fn start(
+        engine: &PluginEngine,
+        spec: PluginSpec,
+        component: Component,
+        services: Arc<dyn HostServices>,
+    ) -> Result<Plugin, LoadError> {
+        let fail = |reason| LoadError {
+            origin: spec.origin.clone(),
+            reason,
+        };
+        let instance_pre = engine
+            .linker()
+            .instantiate_pre(&component)
+            .map_err(|e| fail(LoadFailure::WrongWorld(format!("{e:#}"))))?;
+        let pre = DetectorPre::new(instance_pre)
+            .map_err(|e| fail(LoadFailure::WrongWorld(format!("{e:#}"))))?;
+        let deadline_ticks = engine.ticks_for(spec.limits.call_deadline());
+        let name: Arc<str> = Arc::from(spec.origin.as_str());
+        let mut live =
+            instantiate(&pre, name, &spec.limits, &services, deadline_ticks).map_err(|error| {
+                fail(LoadFailure::Startup {
+                    stage: "instantiate",
+                    error,
+                })
+            })?;
+
+        let metadata = guarded(&mut live, deadline_ticks, &spec.limits, |s, b| {
+            b.call_metadata(s)
+        })
+        .map_err(|error| {
+            fail(LoadFailure::Startup {
+                stage: "metadata",
+                error,
+            })
+        })?;
+        validate_metadata(&metadata).map_err(|m| fail(LoadFailure::BadMetadata(m)))?;
+        // From here on the log speaks of the detector by its own name.
+        live.store.data_mut().name = Arc::from(metadata.name.as_str());
+
+        init(&mut live, deadline_ticks, &spec.limits, &spec.config_json).map_err(|error| {
+            fail(LoadFailure::Startup {
+                stage: "init",
+                error,
+            })
+        })?;
+        guarded(&mut live, deadline_ticks, &spec.limits, |s, b| {
+            b.call_self_test(s)
+        })
+        .and_then(|r| r.map_err(PluginError::Refused))
+        .map_err(|error| {
+            fail(LoadFailure::Startup {
+                stage: "self-test",
+                error,
+            })
+        })?;
+
+        let subscriptions = Subscriptions::from_kinds(&metadata.subscriptions);
+        Ok(Plugin {
+            sha256: hex::encode(Sha256::digest(&spec.wasm)),
+            origin: spec.origin,
+            source: spec.source,
+            metadata,
+            subscriptions,
+            limits: spec.limits,
+            deadline_ticks,
+            config_json: spec.config_json,
+            pre,
+            services,
+            live: Some(live),
+            stats: PluginStats::default(),
+        })
+    }
+
+    /// The detector's name (from its metadata).
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    /// `name@version`, as findings cite it.
+    pub fn name_version(&self) -> String {
+        format!("{}@{}", self.metadata.name, self.metadata.version)
+    }
+
+    /// What the detector said about itself.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The event kinds it wants.
+    pub fn subscriptions(&self) -> Subscriptions {
+        self.subscriptions
+    }
+
+    /// SHA-256 of its component bytes, lower-case hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// Where it came from.
+    pub fn source(&self) -> &PluginSource {
+        &self.source
+    }
+
+    /// The origin string used in messages.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Its sandbox bounds.
+    pub fn limits(&self) -> &PluginLimits {
+        &self.limits
+    }
+
+    /// Its counters.
+    pub fn stats(&self) -> &PluginStats {
+        &self.stats
+    }
+
+    /// Deliver a batch of events (all of subscribed kinds, in sequence
+    /// order) and collect the findings, at most `max_findings_per_call`.
+    pub fn on_events(&mut self, events: &[&Event]) -> Result<Vec<Finding>, PluginError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.stats.events_in += events.len() as u64;
+        let findings = self.call(|store, live| {
+            let typed = live
+                .on_events
+                .typed::<(&[&Event],), (Vec<Finding>,)>(&*store)?;
+            Ok(typed.call(store, (events,))?.0)
+        })?;
+        Ok(self.cap_findings(findings))
+    }
+
+    /// Periodic tick for windowed logic.
+    pub fn tick(&mut self, now_ns: u64) -> Result<Vec<Finding>, PluginError> {
+        let findings = self.call(|store, live| live.bindings.call_tick(store, now_ns))?;
+        Ok(self.cap_findings(findings))
+    }
+
+    /// The detector's state, to carry across a hot reload.
+    pub fn snapshot(&mut self) -> Result<Vec<u8>, PluginError> {
+        self.call(|store, live| live.bindings.call_snapshot(store))
+    }
+
+    /// Hand over state from a previous version's `snapshot`.
+    pub fn restore(&mut self, state: &[u8]) -> Result<(), PluginError> {
+        self.call(|store, live| live.bindings.call_restore(store, state))?
+            .map_err(PluginError::Refused)
+    }
+
+    fn cap_findings(&mut self, mut findings: Vec<Finding>) -> Vec<Finding> {
+        let cap = self.limits.max_findings_per_call;
+        if findings.len() > cap {
+            let dropped = findings.len() - cap;
+            self.stats.findings_dropped += dropped as u64;
+            self.stats.last_error = Some(format!(
+                "flooded {} findings in one call (cap {cap})",
+                findings.len()
+            ));
+            tracing::warn!(
+                plugin = self.name(),
+                dropped,
+                cap,
+                "detector returned more findings than its cap; extra dropped"
+            );
+            findings.truncate(cap);
+        }
+        self.stats.findings_out += findings.len() as u64;
+        findings
+    }
+
+    /// Run one call under the deadline; on failure, count it, log it and
+    /// rebuild the instance so the next call starts clean.
+    fn call<R>(
+        &mut self,
+        f: impl FnOnce(&mut Store<PluginState>, &Exports) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        if self.live.is_none() {
+            self.restart()?;
+        }
+        let Live { store, exports } = self.live.as_mut().expect("instance present after restart");
+        let started = Instant::now();
+        store.set_epoch_deadline(self.deadline_ticks);
+        let result = f(store, exports);
+        self.stats.calls += 1;
+        self.stats.busy_ns += started.elapsed().as_nanos() as u64;
+        result.map_err(|e| {
+            let error = classify(&e, &self.limits);
+            self.record_failure(&error);
+            error
+        })
+    }
+
+    fn record_failure(&mut self, error: &PluginError) {
+        match error {
+            PluginError::Deadline { .. } => self.stats.deadline_errors += 1,
+            PluginError::MemoryCap { .. } => self.stats.memory_errors += 1,
+            PluginError::Trap(_) | PluginError::Refused(_) => self.stats.trap_errors += 1,
+        }
+        self.stats.last_error = Some(error.to_string());
+        tracing::error!(plugin = self.name(), origin = %self.origin, "detector {error}");
+        // A trapped instance cannot be entered again: drop it; the next call
+        // builds a fresh one.
+        self.live = None;
+    }
+
+    fn restart(&mut self) -> Result<(), PluginError> {
+        self.stats.restarts += 1;
+        let name: Arc<str> = Arc::from(self.metadata.name.as_str());
+        let mut live = instantiate(
+            &self.pre,
+            name,
+            &self.limits,
+            &self.services,
+            self.deadline_ticks,
+        )?;
+        init(
+            &mut live,
+            self.deadline_ticks,
+            &self.limits,
+            &self.config_json,
+        )?;
+        self.live = Some(live);
+        Ok(())
+    }
+}
+
+fn instantiate(
+    pre: &DetectorPre<PluginState>,
+    name: Arc<str>,
+    limits: &PluginLimits,
+    services: &Arc<dyn HostServices>,
+    deadline_ticks: u64,
+) -> Result<Live, PluginError> {
+    let state = PluginState::new(name, limits.store_limits(), services.clone());
+    let mut store = Store::new(pre.engine(), state);
+    store.limiter(|s| &mut s.limits);
+    store.set_epoch_deadline(deadline_ticks);
+    let instance = pre
+        .instance_pre()
+        .instantiate(&mut store)
+        .map_err(|e| classify(&e, limits))?;
+    let bindings = Detector::new(&mut store, &instance).map_err(|e| classify(&e, limits))?;
+    let on_events = instance
+        .get_func(&mut store, "on-events")
+        .ok_or_else(|| PluginError::Trap("export `on-events` vanished".into()))?;
+    Ok(Live {
+        store,
+        exports: Exports {
+            bindings,
+            on_events,
+        },
+    })
+}
+
+fn init(
+    live: &mut Live,
+    ticks: u64,
+    limits: &PluginLimits,
+    config_json: &str,
+) -> Result<(), PluginError> {
+    guarded(live, ticks, limits, |s, b| b.call_init(s, config_json))?.map_err(PluginError::Refused)
+}
+
+/// A call made during start-up, before the `Plugin` exists.
+fn guarded<R>(
+    live: &mut Live,
+    ticks: u64,
+    limits: &PluginLimits,
+    f: impl FnOnce(&mut Store<PluginState>, &Detector) -> wasmtime::Result<R>,
+) -> Result<R, PluginError> {
+    live.store.set_epoch_deadline(ticks);
+    f(&mut live.store, &live.exports.bindings).map_err(|e| classify(&e, limits))
+}
+
+/// Turn a wasmtime error into the reason an operator can act on.
+fn classify(error: &wasmtime::Error, limits: &PluginLimits) -> PluginError {
+    if let Some(wasmtime::Trap::Interrupt) = error.downcast_ref::<wasmtime::Trap>() {
+        return PluginError::Deadline {
+            ms: limits.call_deadline_ms,
+        };
+    }
+    let text = format!("{error:#}");
+    if text.contains("forcing trap when growing memory") {
+        return PluginError::MemoryCap {
+            limit: limits.memory_bytes,
+        };
+    }
+    PluginError::Trap(text)
+}
+
+fn validate_metadata(m: &Metadata) -> Result<(), String> {
+    let name_ok = !m.name.is_empty()
+        && m.name.len() <= 64
+        && m.name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !name_ok {
+        return Err(format!(
+            "name `{}` must be 1-64 characters of [A-Za-z0-9._-]",
+            m.name
+        ));
+    }
+    if m.version.is_empty() {
+        return Err(format!("detector `{}` has an empty version", m.name));
+    }
+    if m.subscriptions.is_empty() {
+        return Err(format!("detector `{}` subscribes to no event kind", m.name));
+    }
+    if let Some(bad) = m
+        .finding_types
+        .iter()
+        .find(|t| !t.contains(':') || !t.contains('/'))
+    {
+        return Err(format!(
+            "detector `{}` declares finding type `{bad}`, expected `Tactic:Resource/Name`",
+            m.name
+        ));
+    }
+    Ok(())
+}

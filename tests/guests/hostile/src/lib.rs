@@ -1,0 +1,144 @@
+//! A deliberately hostile detector for the host's tests, written against
+//! the WIT file directly (no SDK). Its configuration chooses how it
+//! misbehaves, e.g. `{"on_events":"loop"}`:
+//!
+//! - `on_events`: `echo` (one finding per event carrying its sequence
+//!   number; the default), `loop`, `grow` (allocate until the memory cap),
+//!   `trap` (panic), `flood` (10 000 findings), `quiet` (no findings).
+//! - `init`: `fail` or `loop`; `self_test`: `fail`.
+//!
+//! State (the last sequence number seen) survives snapshot/restore, so the
+//! tests can see a hot reload carry it over.
+
+use std::cell::RefCell;
+
+wit_bindgen::generate!({
+    path: "../../../wit",
+    world: "detector",
+});
+
+use harrier::detector::host;
+use harrier::detector::types::{EventKind, Evidence, LogLevel};
+
+#[derive(Default)]
+struct Config {
+    on_events: String,
+    self_test_fails: bool,
+}
+
+thread_local! {
+    static CONFIG: RefCell<Config> = RefCell::default();
+    static LAST_SEQ: RefCell<u64> = const { RefCell::new(0) };
+}
+
+/// Value of `"key":"value"` in a flat JSON object (enough for test configs).
+fn setting(config: &str, key: &str) -> Option<String> {
+    let start = config.find(&format!("\"{key}\""))? + key.len() + 2;
+    let rest = config[start..].trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+struct Hostile;
+
+impl Guest for Hostile {
+    fn metadata() -> Metadata {
+        Metadata {
+            name: "hostile".into(),
+            version: "1.0.0".into(),
+            description: "misbehaves on request".into(),
+            subscriptions: vec![EventKind::Exec, EventKind::FileOpen],
+            finding_types: vec!["Test:Runtime/Echo".into()],
+        }
+    }
+
+    fn init(config: String) -> Result<(), String> {
+        match setting(&config, "init").as_deref() {
+            Some("fail") => return Err("configured to fail init".into()),
+            Some("loop") => spin(),
+            _ => {}
+        }
+        CONFIG.with(|c| {
+            *c.borrow_mut() = Config {
+                on_events: setting(&config, "on_events").unwrap_or_else(|| "echo".into()),
+                self_test_fails: setting(&config, "self_test").as_deref() == Some("fail"),
+            }
+        });
+        host::log(
+            LogLevel::Info,
+            &format!("hostile initialised with {config}"),
+        );
+        Ok(())
+    }
+
+    fn on_events(events: Vec<Event>) -> Vec<Finding> {
+        let mode = CONFIG.with(|c| c.borrow().on_events.clone());
+        if let Some(last) = events.last() {
+            LAST_SEQ.with(|s| *s.borrow_mut() = last.seq);
+        }
+        match mode.as_str() {
+            "loop" => spin(),
+            "grow" => grow(),
+            "trap" => panic!("hostile detector panics on purpose"),
+            "flood" => (0..10_000).map(|i| echo(i, 0)).collect(),
+            "quiet" => Vec::new(),
+            _ => events.iter().map(|e| echo(e.seq, e.process.pid)).collect(),
+        }
+    }
+
+    fn tick(_now_ns: u64) -> Vec<Finding> {
+        Vec::new()
+    }
+
+    fn self_test() -> Result<(), String> {
+        if CONFIG.with(|c| c.borrow().self_test_fails) {
+            return Err("configured to fail its self-test".into());
+        }
+        Ok(())
+    }
+
+    fn snapshot() -> Vec<u8> {
+        LAST_SEQ.with(|s| s.borrow().to_le_bytes().to_vec())
+    }
+
+    fn restore(state: Vec<u8>) -> Result<(), String> {
+        let bytes: [u8; 8] = state
+            .try_into()
+            .map_err(|_| "state must be 8 bytes".to_string())?;
+        LAST_SEQ.with(|s| *s.borrow_mut() = u64::from_le_bytes(bytes));
+        Ok(())
+    }
+}
+
+fn echo(seq: u64, pid: u32) -> Finding {
+    Finding {
+        finding_type: "Test:Runtime/Echo".into(),
+        severity: 2.0,
+        title: format!("event {seq}"),
+        description: String::new(),
+        mitre_technique: None,
+        pid,
+        event_seqs: vec![seq],
+        evidence: vec![Evidence {
+            key: "last_seq_before".into(),
+            value: LAST_SEQ.with(|s| s.borrow().to_string()),
+        }],
+    }
+}
+
+fn spin() -> ! {
+    let mut x: u64 = 0;
+    loop {
+        x = std::hint::black_box(x.wrapping_add(1));
+    }
+}
+
+fn grow() -> ! {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        hoard.push(vec![1u8; 1 << 20]);
+        std::hint::black_box(&hoard);
+    }
+}
+
+export!(Hostile);
