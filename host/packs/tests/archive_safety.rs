@@ -60,7 +60,13 @@ fn archive_with_a_single_top_directory_verifies() {
 #[test]
 fn dotdot_entry_is_refused() {
     let w = World::new();
-    let err = refused(&w, with_pack(&w, Entry::File("plugins/../../evil.wasm".into(), b"x".to_vec())));
+    let err = refused(
+        &w,
+        with_pack(
+            &w,
+            Entry::File("plugins/../../evil.wasm".into(), b"x".to_vec()),
+        ),
+    );
     assert!(matches!(err, PackError::UnsafeEntry { .. }), "{err}");
     assert_mentions(&err, &["hostile.tar.gz", "plugins/../../evil.wasm", ".."]);
 }
@@ -68,7 +74,10 @@ fn dotdot_entry_is_refused() {
 #[test]
 fn absolute_path_entry_is_refused() {
     let w = World::new();
-    let err = refused(&w, with_pack(&w, Entry::File("/etc/cron.d/evil".into(), b"x".to_vec())));
+    let err = refused(
+        &w,
+        with_pack(&w, Entry::File("/etc/cron.d/evil".into(), b"x".to_vec())),
+    );
     assert!(matches!(err, PackError::UnsafeEntry { .. }), "{err}");
     assert_mentions(&err, &["/etc/cron.d/evil", "absolute path"]);
 }
@@ -76,7 +85,13 @@ fn absolute_path_entry_is_refused() {
 #[test]
 fn symlink_entry_is_refused() {
     let w = World::new();
-    let err = refused(&w, with_pack(&w, Entry::Symlink("fixtures/passwd".into(), "/etc/passwd".into())));
+    let err = refused(
+        &w,
+        with_pack(
+            &w,
+            Entry::Symlink("fixtures/passwd".into(), "/etc/passwd".into()),
+        ),
+    );
     assert!(matches!(err, PackError::UnsafeEntry { .. }), "{err}");
     assert_mentions(&err, &["fixtures/passwd", "symbolic link", "/etc/passwd"]);
 }
@@ -88,7 +103,10 @@ fn symlink_replacing_a_listed_plugin_is_refused() {
         .into_iter()
         .filter(|e| !matches!(e, Entry::File(n, _) if n == "plugins/beta.wasm"))
         .collect();
-    entries.push(Entry::Symlink("plugins/beta.wasm".into(), "alpha.wasm".into()));
+    entries.push(Entry::Symlink(
+        "plugins/beta.wasm".into(),
+        "alpha.wasm".into(),
+    ));
     let err = refused(&w, entries);
     assert!(matches!(err, PackError::UnsafeEntry { .. }), "{err}");
     assert_mentions(&err, &["plugins/beta.wasm", "symbolic link"]);
@@ -97,7 +115,13 @@ fn symlink_replacing_a_listed_plugin_is_refused() {
 #[test]
 fn hard_link_entry_is_refused() {
     let w = World::new();
-    let err = refused(&w, with_pack(&w, Entry::HardLink("fixtures/shadow".into(), "/etc/shadow".into())));
+    let err = refused(
+        &w,
+        with_pack(
+            &w,
+            Entry::HardLink("fixtures/shadow".into(), "/etc/shadow".into()),
+        ),
+    );
     assert!(matches!(err, PackError::UnsafeEntry { .. }), "{err}");
     assert_mentions(&err, &["fixtures/shadow", "hard link"]);
 }
@@ -121,7 +145,10 @@ fn fifo_entry_is_refused() {
 #[test]
 fn duplicate_entry_is_refused() {
     let w = World::new();
-    let err = refused(&w, with_pack(&w, Entry::File("plugins/alpha.wasm".into(), wasm_bytes(3))));
+    let err = refused(
+        &w,
+        with_pack(&w, Entry::File("plugins/alpha.wasm".into(), wasm_bytes(3))),
+    );
     assert!(matches!(err, PackError::UnsafeEntry { .. }), "{err}");
     assert_mentions(&err, &["plugins/alpha.wasm", "twice"]);
 }
@@ -130,14 +157,20 @@ fn duplicate_entry_is_refused() {
 fn oversized_entry_is_refused() {
     let w = World::new();
     let path = w.path("big.tar.gz");
-    write_tar_gz(&path, &with_pack(&w, Entry::Sized("fixtures/huge.bin".into(), 64 * 1024)));
+    write_tar_gz(
+        &path,
+        &with_pack(&w, Entry::Sized("fixtures/huge.bin".into(), 64 * 1024)),
+    );
     let small = VerifyOptions {
         max_entry_bytes: 16 * 1024,
         ..opts()
     };
     let err = verify(&path, &w.trust(), &small).unwrap_err();
     assert!(matches!(err, PackError::Oversized { .. }), "{err}");
-    assert_mentions(&err, &["big.tar.gz", "fixtures/huge.bin", "65536 bytes", "16384"]);
+    assert_mentions(
+        &err,
+        &["big.tar.gz", "fixtures/huge.bin", "65536 bytes", "16384"],
+    );
 }
 
 #[test]
@@ -173,13 +206,19 @@ fn changed_byte_inside_archive_is_refused() {
         .collect();
     let err = refused(&w, entries);
     assert!(matches!(err, PackError::DigestMismatch { .. }), "{err}");
-    assert_mentions(&err, &["acme-runtime 1.0.0", "hostile.tar.gz", "plugins/alpha.wasm"]);
+    assert_mentions(
+        &err,
+        &["acme-runtime 1.0.0", "hostile.tar.gz", "plugins/alpha.wasm"],
+    );
 }
 
 #[test]
 fn extra_file_inside_archive_is_refused() {
     let w = World::new();
-    let err = refused(&w, with_pack(&w, Entry::File("README".into(), b"hi".to_vec())));
+    let err = refused(
+        &w,
+        with_pack(&w, Entry::File("README".into(), b"hi".to_vec())),
+    );
     assert!(matches!(err, PackError::ExtraFile { .. }), "{err}");
     assert_mentions(&err, &["README", "not listed"]);
 }

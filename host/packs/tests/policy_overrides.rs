@@ -43,11 +43,23 @@ fn permissions_are_granted_only_when_allowed() {
     let pack = verify(&w.pack, &w.trust(), &opts()).unwrap();
     let err = grant_permissions(&pack, &BTreeSet::new()).unwrap_err();
     assert!(matches!(err, PackError::PermissionDenied { .. }), "{err}");
-    assert_mentions(&err, &["acme-runtime", "plugin alpha", "permission host:recent-write", "not allowed"]);
+    assert_mentions(
+        &err,
+        &[
+            "acme-runtime",
+            "plugin alpha",
+            "permission host:recent-write",
+            "not allowed",
+        ],
+    );
 
-    let allowed: BTreeSet<String> = ["host:recent-write".to_string(), "host:other".to_string()].into();
+    let allowed: BTreeSet<String> =
+        ["host:recent-write".to_string(), "host:other".to_string()].into();
     let grants = grant_permissions(&pack, &allowed).unwrap();
-    assert_eq!(grants["alpha"], BTreeSet::from(["host:recent-write".to_string()]));
+    assert_eq!(
+        grants["alpha"],
+        BTreeSet::from(["host:recent-write".to_string()])
+    );
     assert!(grants["beta"].is_empty());
 }
 
@@ -87,11 +99,17 @@ config = { only = true }
         alpha.config(),
         &serde_json::json!({"threshold": 10, "paths": ["/var/tmp"], "nested": {"a": 1, "b": 20, "c": 30}})
     );
-    assert_eq!(pack.plugin("beta").unwrap().config(), &serde_json::json!({"only": true}));
+    assert_eq!(
+        pack.plugin("beta").unwrap().config(),
+        &serde_json::json!({"only": true})
+    );
     assert!(pack.plugin("beta").unwrap().enabled());
     // The signed manifest and its identity are untouched.
     assert_eq!(pack.digest(), signed_digest);
-    assert_eq!(pack.manifest().plugins[0].config["threshold"].as_integer(), Some(3));
+    assert_eq!(
+        pack.manifest().plugins[0].config["threshold"].as_integer(),
+        Some(3)
+    );
 }
 
 #[test]
@@ -100,11 +118,21 @@ fn bad_overrides_are_refused_and_change_nothing() {
     let mut pack = verify(&w.pack, &w.trust(), &opts()).unwrap();
     let err = apply_overrides(&mut pack, &overrides("[gamma]\nenabled = false\n")).unwrap_err();
     assert!(matches!(err, PackError::Override { .. }), "{err}");
-    assert_mentions(&err, &["acme-runtime", "detector gamma", "not in this pack"]);
+    assert_mentions(
+        &err,
+        &["acme-runtime", "detector gamma", "not in this pack"],
+    );
 
-    let err = apply_overrides(&mut pack, &overrides("[alpha]\nenabled = false\n[beta]\nseverity = 11.0\n")).unwrap_err();
+    let err = apply_overrides(
+        &mut pack,
+        &overrides("[alpha]\nenabled = false\n[beta]\nseverity = 11.0\n"),
+    )
+    .unwrap_err();
     assert_mentions(&err, &["detector beta", "severity 11"]);
-    assert!(pack.plugin("alpha").unwrap().enabled(), "a refused override must not half-apply");
+    assert!(
+        pack.plugin("alpha").unwrap().enabled(),
+        "a refused override must not half-apply"
+    );
 
     let unknown: Result<PackOverrides, _> = toml::from_str("[alpha]\nsevrity = 1.0\n");
     assert!(unknown.is_err());
@@ -119,7 +147,8 @@ fn load_configured_applies_policy_and_isolates_refusals() {
     let trust_dir = a.trust_dir.clone();
     for other in [&b, &c] {
         let key = other.key.public_key();
-        key.save(&trust_dir.join(format!("{}.pub", key.key_id()))).unwrap();
+        key.save(&trust_dir.join(format!("{}.pub", key.key_id())))
+            .unwrap();
     }
     let trust = harrier_packs::TrustStore::load(&trust_dir).unwrap();
     assert_eq!(trust.len(), 3);
@@ -147,7 +176,11 @@ severity = 2.0
     assert_mentions(&loaded.refused[0], &["detector dup", "pack-a", "pack-b"]);
     let pack_c = &loaded.packs[1];
     assert!(!pack_c.pack.plugin("c1").unwrap().enabled());
-    assert_eq!(pack_c.grants.len(), 1, "only the enabled plugin gets grants");
+    assert_eq!(
+        pack_c.grants.len(),
+        1,
+        "only the enabled plugin gets grants"
+    );
 
     // Without the permission, every pack with an enabled plugin asking for it is refused;
     // pack-c passes because the plugin asking for it (c1) is disabled.
@@ -159,7 +192,12 @@ severity = 2.0
     let names: Vec<&str> = loaded.packs.iter().map(|l| l.pack.name()).collect();
     assert_eq!(names, ["pack-c"]);
     assert_eq!(loaded.refused.len(), 2);
-    assert!(loaded.refused.iter().all(|e| matches!(e, PackError::PermissionDenied { .. })));
+    assert!(
+        loaded
+            .refused
+            .iter()
+            .all(|e| matches!(e, PackError::PermissionDenied { .. }))
+    );
 
     // Tampering one installed pack refuses only that pack.
     fs::write(packs_dir.join("pack-a/plugins/alpha.wasm"), b"evil").unwrap();
@@ -167,5 +205,8 @@ severity = 2.0
     let loaded = load_configured(&config, "0.1.0");
     let names: Vec<&str> = loaded.packs.iter().map(|l| l.pack.name()).collect();
     assert_eq!(names, ["pack-b", "pack-c"]);
-    assert!(matches!(loaded.refused[0], PackError::DigestMismatch { .. }));
+    assert!(matches!(
+        loaded.refused[0],
+        PackError::DigestMismatch { .. }
+    ));
 }

@@ -7,8 +7,8 @@ use std::fs;
 
 use common::*;
 use harrier_packs::{
-    PackError, Signer, TrustStore, archive, build, install, keygen, list, load_installed, remove,
-    sign, verify, SecretKey,
+    PackError, SecretKey, Signer, TrustStore, archive, build, install, keygen, list,
+    load_installed, remove, sign, verify,
 };
 
 fn hidden_entries(dir: &std::path::Path) -> Vec<String> {
@@ -46,14 +46,20 @@ fn round_trip_keygen_build_sign_verify_install_list_remove() {
     )
     .unwrap();
     assert_eq!(built.manifest.name, "net-pack");
-    assert_eq!(built.discovered, vec!["dns-tunnel".to_string(), "reverse-shell".to_string()]);
+    assert_eq!(
+        built.discovered,
+        vec!["dns-tunnel".to_string(), "reverse-shell".to_string()]
+    );
     assert_eq!(built.manifest.fixtures.len(), 1);
 
     let secret = SecretKey::load(&key.secret_path).unwrap();
     assert_eq!(sign(&src, &secret).unwrap(), key.key_id);
     let verified = verify(&src, &trust, &opts()).unwrap();
     assert_eq!(verified.signer(), &Signer::Key(key.key_id.clone()));
-    assert_eq!(&verified.plugin("reverse-shell").unwrap().bytes()[..], &wasm_bytes(5)[..]);
+    assert_eq!(
+        &verified.plugin("reverse-shell").unwrap().bytes()[..],
+        &wasm_bytes(5)[..]
+    );
 
     let tarball = tmp.path().join("net-pack-2.1.0.tar.gz");
     archive(&src, &tarball).unwrap();
@@ -62,14 +68,24 @@ fn round_trip_keygen_build_sign_verify_install_list_remove() {
     assert_eq!(outcome.dir, packs_dir.join("net-pack"));
     assert_eq!(outcome.replaced, None);
     assert_eq!(outcome.pack.digest(), verified.digest());
-    assert_eq!(fs::read(packs_dir.join("net-pack/dns_tunnel.wasm")).unwrap(), wasm_bytes(9));
-    assert!(hidden_entries(&packs_dir).is_empty(), "{:?}", hidden_entries(&packs_dir));
+    assert_eq!(
+        fs::read(packs_dir.join("net-pack/dns_tunnel.wasm")).unwrap(),
+        wasm_bytes(9)
+    );
+    assert!(
+        hidden_entries(&packs_dir).is_empty(),
+        "{:?}",
+        hidden_entries(&packs_dir)
+    );
 
     let listed = list(&packs_dir).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].name, "net-pack");
     assert_eq!(listed[0].manifest.as_ref().unwrap().version, "2.1.0");
-    assert_eq!(listed[0].claimed_key_id.as_deref(), Some(key.key_id.as_str()));
+    assert_eq!(
+        listed[0].claimed_key_id.as_deref(),
+        Some(key.key_id.as_str())
+    );
     assert_eq!(listed[0].problem, None);
 
     let loaded = load_installed(&packs_dir, &trust, &opts());
@@ -92,7 +108,11 @@ fn new_version_replaces_the_old_one_in_one_step() {
 
     let path = w.pack.join("pack.toml");
     let text = fs::read_to_string(&path).unwrap();
-    fs::write(&path, text.replace("version = \"1.0.0\"\nvendor", "version = \"1.1.0\"\nvendor")).unwrap();
+    fs::write(
+        &path,
+        text.replace("version = \"1.0.0\"\nvendor", "version = \"1.1.0\"\nvendor"),
+    )
+    .unwrap();
     fs::write(w.pack.join("plugins/alpha.wasm"), wasm_bytes(13)).unwrap();
     build(&w.pack, &build_opts()).unwrap();
     sign(&w.pack, &w.key).unwrap();
@@ -100,8 +120,15 @@ fn new_version_replaces_the_old_one_in_one_step() {
     let outcome = install(&w.pack, &packs_dir, &w.trust(), &opts()).unwrap();
     assert_eq!(outcome.replaced.as_deref(), Some("1.0.0"));
     assert_eq!(outcome.pack.version().to_string(), "1.1.0");
-    assert_eq!(fs::read(packs_dir.join("acme-runtime/plugins/alpha.wasm")).unwrap(), wasm_bytes(13));
-    assert!(hidden_entries(&packs_dir).is_empty(), "{:?}", hidden_entries(&packs_dir));
+    assert_eq!(
+        fs::read(packs_dir.join("acme-runtime/plugins/alpha.wasm")).unwrap(),
+        wasm_bytes(13)
+    );
+    assert!(
+        hidden_entries(&packs_dir).is_empty(),
+        "{:?}",
+        hidden_entries(&packs_dir)
+    );
     let loaded = load_installed(&packs_dir, &w.trust(), &opts());
     assert_eq!(loaded[0].as_ref().unwrap().version().to_string(), "1.1.0");
 }
@@ -116,8 +143,14 @@ fn refused_install_leaves_the_installed_version_untouched() {
     fs::write(w.pack.join("plugins/alpha.wasm"), wasm_bytes(200)).unwrap();
     let err = install(&w.pack, &packs_dir, &w.trust(), &opts()).unwrap_err();
     assert!(matches!(err, PackError::DigestMismatch { .. }), "{err}");
-    assert_eq!(fs::read(packs_dir.join("acme-runtime/pack.toml")).unwrap(), before);
-    assert_eq!(fs::read(packs_dir.join("acme-runtime/plugins/alpha.wasm")).unwrap(), wasm_bytes(3));
+    assert_eq!(
+        fs::read(packs_dir.join("acme-runtime/pack.toml")).unwrap(),
+        before
+    );
+    assert_eq!(
+        fs::read(packs_dir.join("acme-runtime/plugins/alpha.wasm")).unwrap(),
+        wasm_bytes(3)
+    );
     assert!(hidden_entries(&packs_dir).is_empty());
 }
 
@@ -209,7 +242,11 @@ fn key_files_are_checked() {
     assert_eq!(mode, 0o600);
 
     let text = fs::read_to_string(&key.public_path).unwrap();
-    fs::write(&key.public_path, text.replace(&key.key_id, "0000000000000000")).unwrap();
+    fs::write(
+        &key.public_path,
+        text.replace(&key.key_id, "0000000000000000"),
+    )
+    .unwrap();
     let err = TrustStore::load(tmp.path()).unwrap_err();
     assert!(matches!(err, PackError::Key { .. }), "{err}");
     assert_mentions(&err, &["k.pub", "does not match"]);
@@ -229,5 +266,8 @@ fn inspect_shows_claims_and_problems() {
     let text = harrier_packs::inspect(&w.pack).unwrap();
     assert!(text.contains("UNSIGNED"), "{text}");
     assert!(text.contains("DIGEST MISMATCH"), "{text}");
-    assert!(text.contains("UNLISTED FILES (refused by verify): notes.txt"), "{text}");
+    assert!(
+        text.contains("UNLISTED FILES (refused by verify): notes.txt"),
+        "{text}"
+    );
 }

@@ -28,7 +28,10 @@ fn signed_pack_verifies_and_exposes_checked_bytes() {
     );
     assert_eq!(pack.plugin("beta").unwrap().config_json(), "{}");
     let fixtures: Vec<_> = pack.fixtures().collect();
-    assert_eq!(fixtures, vec![("fixtures/exec.jsonl", &b"{\"seq\":1}\n"[..])]);
+    assert_eq!(
+        fixtures,
+        vec![("fixtures/exec.jsonl", &b"{\"seq\":1}\n"[..])]
+    );
     assert_eq!(pack.digest().len(), 64);
 }
 
@@ -41,7 +44,10 @@ fn changed_wasm_byte_is_refused() {
     fs::write(&file, bytes).unwrap();
     let err = verify(&w.pack, &w.trust(), &opts()).unwrap_err();
     assert!(matches!(err, PackError::DigestMismatch { .. }), "{err}");
-    assert_mentions(&err, &["acme-runtime 1.0.0", "plugins/alpha.wasm", "does not match"]);
+    assert_mentions(
+        &err,
+        &["acme-runtime 1.0.0", "plugins/alpha.wasm", "does not match"],
+    );
 }
 
 #[test]
@@ -74,7 +80,11 @@ fn tampered_wasm_with_updated_digest_is_refused_by_the_signature() {
     fs::write(&file, &evil).unwrap();
     let manifest = w.pack.join("pack.toml");
     let text = fs::read_to_string(&manifest).unwrap();
-    fs::write(&manifest, text.replace(&old, &harrier_packs::verify::sha256_hex(&evil))).unwrap();
+    fs::write(
+        &manifest,
+        text.replace(&old, &harrier_packs::verify::sha256_hex(&evil)),
+    )
+    .unwrap();
     let err = verify(&w.pack, &w.trust(), &opts()).unwrap_err();
     assert!(matches!(err, PackError::BadSignature { .. }), "{err}");
 }
@@ -84,7 +94,10 @@ fn cosmetic_manifest_edits_keep_the_signature_valid() {
     let w = World::new();
     let path = w.pack.join("pack.toml");
     let text = fs::read_to_string(&path).unwrap();
-    let edited = format!("# reviewed by ops\n\n{}\n\n# end\n", text.replace(" = ", "   =   "));
+    let edited = format!(
+        "# reviewed by ops\n\n{}\n\n# end\n",
+        text.replace(" = ", "   =   ")
+    );
     fs::write(&path, edited).unwrap();
     verify(&w.pack, &w.trust(), &opts()).unwrap();
 }
@@ -125,13 +138,20 @@ fn signature_by_an_untrusted_key_is_refused() {
     let other = SecretKey::generate("someone").unwrap();
     let other_id = sign(&w.pack, &other).unwrap();
     let err = verify(&w.pack, &w.trust(), &opts()).unwrap_err();
-    assert!(matches!(err, PackError::UnknownKey { ref key_id, .. } if *key_id == other_id), "{err}");
+    assert!(
+        matches!(err, PackError::UnknownKey { ref key_id, .. } if *key_id == other_id),
+        "{err}"
+    );
 }
 
 #[test]
 fn malformed_signature_file_is_refused() {
     let w = World::new();
-    fs::write(w.pack.join("pack.sig"), "algorithm = \"ed25519\"\nkey-id = \"x\"\nsignature = \"zz\"\n").unwrap();
+    fs::write(
+        w.pack.join("pack.sig"),
+        "algorithm = \"ed25519\"\nkey-id = \"x\"\nsignature = \"zz\"\n",
+    )
+    .unwrap();
     let err = verify(&w.pack, &w.trust(), &opts()).unwrap_err();
     assert!(matches!(err, PackError::SignatureFile { .. }), "{err}");
     assert_mentions(&err, &["acme-runtime", "pack.sig", "signature"]);
@@ -150,7 +170,10 @@ fn missing_plugin_file_is_refused() {
     fs::remove_file(w.pack.join("plugins/beta.wasm")).unwrap();
     let err = verify(&w.pack, &w.trust(), &opts()).unwrap_err();
     assert!(matches!(err, PackError::MissingFile { .. }), "{err}");
-    assert_mentions(&err, &["acme-runtime 1.0.0", "plugins/beta.wasm", "missing"]);
+    assert_mentions(
+        &err,
+        &["acme-runtime 1.0.0", "plugins/beta.wasm", "missing"],
+    );
 }
 
 #[test]
@@ -158,7 +181,10 @@ fn missing_manifest_is_refused() {
     let w = World::new();
     fs::remove_file(w.pack.join("pack.toml")).unwrap();
     let err = verify(&w.pack, &w.trust(), &opts()).unwrap_err();
-    assert!(matches!(err, PackError::MissingFile { ref file, .. } if file == "pack.toml"), "{err}");
+    assert!(
+        matches!(err, PackError::MissingFile { ref file, .. } if file == "pack.toml"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -289,7 +315,10 @@ fn oversized_pack_total_is_refused() {
         ..opts()
     };
     let err = verify(&w.pack, &w.trust(), &small).unwrap_err();
-    assert!(matches!(err, PackError::Oversized { ref entry, .. } if entry.contains("all files")), "{err}");
+    assert!(
+        matches!(err, PackError::Oversized { ref entry, .. } if entry.contains("all files")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -297,7 +326,11 @@ fn manifest_with_traversal_path_is_refused() {
     let w = World::new();
     let path = w.pack.join("pack.toml");
     let text = fs::read_to_string(&path).unwrap();
-    fs::write(&path, text.replace("file = \"plugins/beta.wasm\"", "file = \"../beta.wasm\"")).unwrap();
+    fs::write(
+        &path,
+        text.replace("file = \"plugins/beta.wasm\"", "file = \"../beta.wasm\""),
+    )
+    .unwrap();
     let err = verify(&w.pack, &w.trust(), &opts()).unwrap_err();
     assert!(matches!(err, PackError::Manifest { .. }), "{err}");
     assert_mentions(&err, &["pack.toml", "plugin beta", ".."]);
@@ -308,7 +341,11 @@ fn manifest_with_absolute_path_or_unknown_field_is_refused() {
     let w = World::new();
     let path = w.pack.join("pack.toml");
     let text = fs::read_to_string(&path).unwrap();
-    fs::write(&path, text.replace("file = \"plugins/beta.wasm\"", "file = \"/etc/beta.wasm\"")).unwrap();
+    fs::write(
+        &path,
+        text.replace("file = \"plugins/beta.wasm\"", "file = \"/etc/beta.wasm\""),
+    )
+    .unwrap();
     let err = verify(&w.pack, &w.trust(), &opts()).unwrap_err();
     assert_mentions(&err, &["pack.toml", "absolute"]);
     fs::write(&path, format!("{text}\nexecute = true\n")).unwrap();

@@ -4,7 +4,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use harrier_packs::{BuildOptions, PackError, SecretKey, TrustStore, VerifyOptions, build, keygen, sign};
+use harrier_packs::{
+    BuildOptions, PackError, SecretKey, TrustStore, VerifyOptions, build, keygen, sign,
+};
 use tempfile::TempDir;
 
 /// The host WIT version the tests pretend to run.
@@ -134,7 +136,10 @@ pub fn unsigned_opts() -> VerifyOptions {
 pub fn assert_mentions(err: &PackError, fragments: &[&str]) {
     let text = err.to_string();
     for fragment in fragments {
-        assert!(text.contains(fragment), "error {text:?} does not mention {fragment:?}");
+        assert!(
+            text.contains(fragment),
+            "error {text:?} does not mention {fragment:?}"
+        );
     }
 }
 
@@ -160,8 +165,16 @@ pub fn dir_entries(dir: &Path, prefix: &str) -> Vec<Entry> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let rel = path.strip_prefix(dir).unwrap().to_str().unwrap().to_string();
-                out.push(Entry::File(format!("{prefix}{rel}"), fs::read(&path).unwrap()));
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_string();
+                out.push(Entry::File(
+                    format!("{prefix}{rel}"),
+                    fs::read(&path).unwrap(),
+                ));
             }
         }
     }
