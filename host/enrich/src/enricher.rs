@@ -32,7 +32,10 @@ const WRITE_FLAGS: u32 = (libc::O_WRONLY | libc::O_RDWR | libc::O_CREAT | libc::
 /// recent writes and user names.
 ///
 /// `Send + Sync`: the pipeline thread calls [`observe`](Enricher::observe)
-/// while plugin host calls query it from worker threads.
+/// while plugin host calls query it from worker threads. Queries take a
+/// shard read lock (64 shards by pid) and clone shared strings; `observe`
+/// is meant for one pipeline thread (calling it from several is memory-safe
+/// but may interleave a process's updates).
 #[derive(Debug)]
 pub struct Enricher {
     config: EnrichConfig,
@@ -328,10 +331,14 @@ impl Enricher {
             let entry = self.load(pid, process);
             self.insert(pid, entry);
         }
-        let exe: Arc<str> = if exec.filename.starts_with('/') || process.exe.is_empty() {
+        let exe: Arc<str> = if exec.filename.starts_with('/') {
             exec.filename.as_str().into()
-        } else {
+        } else if let Some(path) = self.read_exe_link(pid) {
+            path.into()
+        } else if !process.exe.is_empty() {
             process.exe.as_str().into()
+        } else {
+            exec.filename.as_str().into()
         };
         let cmdline: Arc<str> = if exec.args.is_empty() {
             exe.clone()
@@ -374,6 +381,15 @@ impl Enricher {
                 entry.container = container;
             }
         });
+    }
+
+    /// The absolute executable path from `/proc/<pid>/exe`, when procfs may be read.
+    fn read_exe_link(&self, pid: u32) -> Option<String> {
+        if !self.config.read_proc {
+            return None;
+        }
+        let path = std::fs::read_link(self.procfs.path(pid, "exe")).ok()?;
+        Some(path.to_string_lossy().into_owned()).filter(|p| !p.is_empty())
     }
 
     /// fork/clone of a new process: the child starts as a copy of its parent.

@@ -9,6 +9,8 @@
 //! [`Enricher::process`], [`Enricher::ancestry`] and
 //! [`Enricher::recent_write`] from any thread.
 
+#![deny(missing_docs)]
+
 mod config;
 pub mod container;
 mod enricher;

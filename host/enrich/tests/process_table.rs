@@ -372,3 +372,14 @@ fn concurrent_readers_while_the_pipeline_writes() {
     assert!(answered > 0);
     assert_eq!(e.process(150).unwrap().exe, "/bin/p150");
 }
+
+#[test]
+fn relative_exec_path_is_made_absolute_from_proc() {
+    let fake = FakeProc::new();
+    let exe = fake_with_container(&fake, 600);
+    let e = Enricher::new(fake.config());
+    let mut ev = event(S, proc_of(600, 1, 1000), exec("./app", &["./app"], "/srv"));
+    e.observe(&mut ev);
+    assert_eq!(ev.process.exe, exe.to_str().unwrap());
+    assert_eq!(e.process(600).unwrap().exe, exe.to_str().unwrap());
+}
