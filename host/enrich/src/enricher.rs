@@ -155,21 +155,25 @@ impl Enricher {
     }
 
     /// The table's view of `pid`, exited-but-lingering processes included.
+    ///
+    /// A pid not in the table is read from procfs (when allowed) and kept.
     pub fn process(&self, pid: u32) -> Option<ProcessInfo> {
-        self.table.get(pid).map(|entry| self.info(pid, &entry))
+        self.lookup(pid).map(|entry| self.info(pid, &entry))
     }
 
     /// The ancestors of `pid`, nearest first (parent, grandparent, …), at
     /// most `max_depth`; stops at an unknown parent, pid 0 or a cycle.
+    /// Parents missing from the table are read from procfs like in
+    /// [`process`](Enricher::process).
     pub fn ancestry(&self, pid: u32, max_depth: u32) -> Vec<ProcessInfo> {
         let mut chain = Vec::new();
-        let Some(start) = self.table.get(pid) else {
+        let Some(start) = self.lookup(pid) else {
             return chain;
         };
         let mut seen = vec![pid];
         let mut next = start.ppid;
         while chain.len() < max_depth as usize && next != 0 && !seen.contains(&next) {
-            let Some(entry) = self.table.get(next) else {
+            let Some(entry) = self.lookup(next) else {
                 break;
             };
             chain.push(self.info(next, &entry));
@@ -218,6 +222,27 @@ impl Enricher {
             hash_dropped: get(&c.hash_dropped),
             recent_writes_tracked: self.writes.len() as u64,
         }
+    }
+
+    /// The table entry of `pid`, read from procfs and kept if the table has none.
+    fn lookup(&self, pid: u32) -> Option<Entry> {
+        if let Some(entry) = self.table.get(pid) {
+            return Some(entry);
+        }
+        if !self.config.read_proc || pid == 0 {
+            return None;
+        }
+        let snap = self.procfs.read(pid).ok()?;
+        let entry = self.entry_from_snapshot(pid, snap, None);
+        if self.table.len() >= self.config.max_processes {
+            self.make_room(pid);
+        }
+        // The pipeline may have inserted it meanwhile: its entry wins.
+        let (entry, inserted) = self.table.get_or_insert(pid, entry);
+        if inserted {
+            bump(&self.counters.lazily_loaded);
+        }
+        Some(entry)
     }
 
     /// Sweeps when a second of event time has passed since the last sweep.

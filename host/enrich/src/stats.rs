@@ -11,7 +11,7 @@ pub struct EnrichStats {
     pub processes_exited: u64,
     /// Processes read from procfs at start-up.
     pub processes_seeded: u64,
-    /// Processes first seen in an event and read from procfs then.
+    /// Processes first seen in an event or a look-up and read from procfs then.
     pub lazily_loaded: u64,
     /// Processes first seen in an event whose procfs entry was already gone
     /// (or procfs reading is off): tracked from the event alone.

@@ -91,6 +91,21 @@ impl Table {
         new
     }
 
+    /// `pid`'s entry, inserting `entry` first if there is none; true if inserted.
+    pub fn get_or_insert(&self, pid: u32, entry: Entry) -> (Entry, bool) {
+        let mut shard = self.shard(pid).write();
+        let mut inserted = false;
+        let current = shard.entry(pid).or_insert_with(|| {
+            inserted = true;
+            entry
+        });
+        let current = current.clone();
+        if inserted {
+            self.len.fetch_add(1, Ordering::Relaxed);
+        }
+        (current, inserted)
+    }
+
     /// Removes `pid`'s entry if `pred` holds for it; true if removed.
     pub fn remove_if(&self, pid: u32, pred: impl FnOnce(&Entry) -> bool) -> bool {
         let mut shard = self.shard(pid).write();

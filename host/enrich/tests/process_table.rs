@@ -383,3 +383,34 @@ fn relative_exec_path_is_made_absolute_from_proc() {
     assert_eq!(ev.process.exe, exe.to_str().unwrap());
     assert_eq!(e.process(600).unwrap().exe, exe.to_str().unwrap());
 }
+
+#[test]
+fn lookups_of_unseen_pids_read_proc_once() {
+    let fake = FakeProc::new();
+    fake_with_container(&fake, 700);
+    let init = fake.file("init", b"init binary");
+    fake.add(&FakePid {
+        pid: 1,
+        ppid: 0,
+        uid: 0,
+        exe: &init,
+        cmdline: &["/sbin/init"],
+        cwd: "/",
+        start_ticks: 1,
+        cgroup: "0::/init.scope\n",
+    });
+    let e = Enricher::new(fake.config());
+    // A ptrace target, say, never seen in an event.
+    assert_eq!(e.process(700).unwrap().cmdline, "app --serve 8080");
+    let chain: Vec<u32> = e.ancestry(700, 8).iter().map(|p| p.pid).collect();
+    assert_eq!(chain, [1]);
+    assert!(e.process(700).is_some());
+    assert_eq!(e.stats().lazily_loaded, 2);
+    assert!(e.process(9999).is_none());
+    // Without procfs, look-ups only answer from the table.
+    let offline = Enricher::new(EnrichConfig {
+        read_proc: false,
+        ..fake.config()
+    });
+    assert!(offline.process(700).is_none());
+}
