@@ -1,1 +1,28 @@
-//! placeholder
+//! Harrier's default detectors, embedded in the binary.
+//!
+//! The build script compiles every crate under `plugins/rust/` to a
+//! WebAssembly component (world `harrier:detector/detector@0.1.0`, no WASI
+//! imports) and embeds it with its default configuration.
+
+/// One embedded detector component.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddedDetector {
+    /// The detector's name (its directory under `plugins/rust/`).
+    pub name: &'static str,
+    /// The component's bytes.
+    pub wasm: &'static [u8],
+    /// Its default configuration, a JSON object.
+    pub default_config: &'static str,
+}
+
+static DETECTORS: &[EmbeddedDetector] = include!(concat!(env!("OUT_DIR"), "/detectors.rs"));
+
+/// Every embedded detector, sorted by name.
+pub fn detectors() -> &'static [EmbeddedDetector] {
+    DETECTORS
+}
+
+/// The embedded detector with this name.
+pub fn detector(name: &str) -> Option<&'static EmbeddedDetector> {
+    DETECTORS.iter().find(|d| d.name == name)
+}

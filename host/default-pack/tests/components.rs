@@ -1,0 +1,134 @@
+//! Every embedded detector is a valid component exporting the detector world
+//! with no imports beyond the host interface, and runs in wasmtime: its
+//! metadata is sound, its default configuration is accepted and its built-in
+//! self-test passes inside the sandbox.
+
+use harrier_default_pack::detectors;
+use harrier_events::{Detector, FileWriteInfo, LogLevel, ProcessInfo};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Store};
+use wit_component::DecodedWasm;
+
+/// The exports the world promises.
+const EXPORTS: [&str; 7] = [
+    "metadata",
+    "init",
+    "on-events",
+    "tick",
+    "self-test",
+    "snapshot",
+    "restore",
+];
+
+#[test]
+fn the_pack_is_not_empty_and_names_are_unique() {
+    let names: Vec<&str> = detectors().iter().map(|d| d.name).collect();
+    assert!(names.contains(&"crypto-miner"), "{names:?}");
+    let mut sorted = names.clone();
+    sorted.dedup();
+    assert_eq!(sorted, names, "names must be sorted and unique");
+}
+
+#[test]
+fn every_component_exports_the_detector_world_and_imports_only_the_host() {
+    for d in detectors() {
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(d.wasm)
+            .unwrap_or_else(|e| panic!("{}: invalid wasm: {e}", d.name));
+        let DecodedWasm::Component(resolve, world) = wit_component::decode(d.wasm)
+            .unwrap_or_else(|e| panic!("{}: not decodable: {e}", d.name))
+        else {
+            panic!("{}: a WIT package, not a component", d.name);
+        };
+        let world = &resolve.worlds[world];
+        let exports: Vec<String> = world
+            .exports
+            .keys()
+            .map(|k| resolve.name_world_key(k))
+            .collect();
+        for e in EXPORTS {
+            assert!(
+                exports.iter().any(|x| x == e),
+                "{}: missing export {e}: {exports:?}",
+                d.name
+            );
+        }
+        for (k, item) in &world.imports {
+            let name = resolve.name_world_key(k);
+            if matches!(item, wit_parser::WorldItem::Type { .. }) {
+                continue;
+            }
+            assert!(
+                name.starts_with("harrier:detector/"),
+                "{}: unexpected import {name} (detectors get no WASI)",
+                d.name
+            );
+        }
+        serde_json::from_str::<serde_json::Value>(d.default_config)
+            .unwrap_or_else(|e| panic!("{}: default config is not JSON: {e}", d.name));
+    }
+}
+
+/// A host that knows nothing: the self-tests must not depend on it.
+struct EmptyHost {
+    logs: Vec<String>,
+}
+
+impl harrier_events::host::Host for EmptyHost {
+    fn log(&mut self, level: LogLevel, message: String) {
+        self.logs.push(format!("{level:?}: {message}"));
+    }
+    fn now_ns(&mut self) -> u64 {
+        1
+    }
+    fn process(&mut self, _pid: u32) -> Option<ProcessInfo> {
+        None
+    }
+    fn ancestry(&mut self, _pid: u32, _max_depth: u32) -> Vec<ProcessInfo> {
+        Vec::new()
+    }
+    fn recent_write(&mut self, _path: String) -> Option<FileWriteInfo> {
+        None
+    }
+}
+
+impl harrier_events::types::Host for EmptyHost {}
+
+#[test]
+fn every_component_runs_metadata_init_and_self_test_in_wasmtime() -> anyhow::Result<()> {
+    let engine = Engine::new(&Config::new())?;
+    let mut linker = Linker::<EmptyHost>::new(&engine);
+    Detector::add_to_linker::<_, HasSelf<EmptyHost>>(&mut linker, |h| h)?;
+    for d in detectors() {
+        let component = Component::new(&engine, d.wasm)?;
+        let mut store = Store::new(&engine, EmptyHost { logs: Vec::new() });
+        let det = Detector::instantiate(&mut store, &component, &linker)?;
+        let meta = det.call_metadata(&mut store)?;
+        assert_eq!(meta.name, d.name, "metadata name must match the directory");
+        assert!(
+            !meta.subscriptions.is_empty(),
+            "{}: no subscriptions",
+            d.name
+        );
+        assert!(
+            !meta.finding_types.is_empty(),
+            "{}: no finding types",
+            d.name
+        );
+        det.call_init(&mut store, d.default_config)?
+            .map_err(|e| anyhow::anyhow!("{}: default config refused: {e}", d.name))?;
+        assert!(
+            det.call_init(&mut store, "{\"no_such_key\":1}")?.is_err(),
+            "{}: unknown configuration keys must be refused",
+            d.name
+        );
+        det.call_init(&mut store, d.default_config)?.unwrap();
+        det.call_self_test(&mut store)?
+            .map_err(|e| anyhow::anyhow!("{}: self-test failed in wasm: {e}", d.name))?;
+        let snap = det.call_snapshot(&mut store)?;
+        det.call_restore(&mut store, &snap)?
+            .map_err(|e| anyhow::anyhow!("{}: restore of own snapshot failed: {e}", d.name))?;
+        assert!(det.call_tick(&mut store, 2)?.is_empty());
+    }
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! Matching helpers for the hot path: names, path prefixes, case-insensitive
+//! substrings and ancestry checks, none allocating per call.
+
+use crate::{ProcessInfo, host};
+
+pub use crate::config::GlobList;
+
+/// The last component of a path (`/usr/bin/bash` -> `bash`).
+pub fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Common Unix shells by program name.
+pub const SHELLS: &[&str] = &[
+    "sh", "bash", "dash", "zsh", "ksh", "ash", "fish", "csh", "tcsh", "mksh", "busybox",
+];
+
+/// Whether a program name (not a path) is a shell.
+pub fn is_shell(name: &str) -> bool {
+    SHELLS.contains(&name)
+}
+
+/// Whether `path` starts with any of `prefixes`.
+pub fn has_prefix(path: &str, prefixes: &[&str]) -> bool {
+    prefixes.iter().any(|p| path.starts_with(p))
+}
+
+/// Whether `hay` contains `needle`, ignoring ASCII case (`needle` lower-case).
+pub fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    if n.is_empty() {
+        return true;
+    }
+    if n.len() > h.len() {
+        return false;
+    }
+    h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+/// Whether any argument contains `needle`, ignoring ASCII case.
+pub fn any_arg_contains(args: &[String], needle: &str) -> bool {
+    args.iter().any(|a| contains_ignore_case(a, needle))
+}
+
+/// Whether `name` is in a list of exact names (owned strings from configuration).
+pub fn in_list(list: &[String], name: &str) -> bool {
+    list.iter().any(|n| n == name)
+}
+
+/// The first ancestor of `pid` (at most `depth` up) satisfying `pred`.
+pub fn find_ancestor(
+    pid: u32,
+    depth: u32,
+    mut pred: impl FnMut(&ProcessInfo) -> bool,
+) -> Option<ProcessInfo> {
+    host::ancestry(pid, depth).into_iter().find(|p| pred(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        assert_eq!(basename("/usr/bin/bash"), "bash");
+        assert_eq!(basename("bash"), "bash");
+        assert!(is_shell("dash") && !is_shell("python3"));
+        assert!(has_prefix("/dev/shm/x", &["/tmp/", "/dev/shm/"]));
+        assert!(contains_ignore_case("STRATUM+tcp://pool", "stratum+tcp://"));
+        assert!(!contains_ignore_case("abc", "abcd"));
+        assert!(any_arg_contains(&["a".into(), "xMRig".into()], "xmrig"));
+    }
+}
