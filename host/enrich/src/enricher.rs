@@ -106,8 +106,12 @@ impl Enricher {
     /// `container_id` and (when 0) `ppid` from the table.
     ///
     /// A process never seen before is read from procfs once (if allowed);
-    /// exec, fork and exit keep the table current; file events feed the
-    /// recent-write tracker.
+    /// exec, fork and exit keep the table current. Successful file events
+    /// feed the recent-write tracker: opens for writing (created when
+    /// `O_CREAT` comes with `O_EXCL` or `O_TRUNC`), writes, truncates,
+    /// chmods (an existing record keeps its writer), links (created),
+    /// renames (the new path inherits the old path's record) and unlinks
+    /// (forgotten).
     pub fn observe(&self, event: &mut Event) {
         let now = event.time_ns;
         self.sweep_if_due(now);
@@ -449,11 +453,12 @@ impl Enricher {
         if process.tid != 0 && process.tid != pid {
             return;
         }
-        let generation = self.table.update(pid, |entry| {
+        let newly_exited = self.table.update(pid, |entry| {
+            let newly = entry.exited_ns.is_none();
             entry.exited_ns.get_or_insert(now);
-            entry.generation
+            (newly, entry.generation)
         });
-        if let Some(generation) = generation {
+        if let Some((true, generation)) = newly_exited {
             self.exits.lock().push_back((now, pid, generation));
         }
     }

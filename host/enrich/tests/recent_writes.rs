@@ -175,3 +175,13 @@ fn bounded_by_max_recent_writes() {
     assert!(e.recent_write("/tmp/f99", 2 * S).is_some());
     assert!(e.recent_write("/tmp/f0", 2 * S).is_none());
 }
+
+#[test]
+fn old_writes_are_swept_as_events_go_by() {
+    let e = enricher();
+    e.observe(&mut event(2 * S, proc_of(40, 1, 0), open("/tmp/a", libc::O_WRONLY, 3)));
+    assert_eq!(e.stats().recent_writes_tracked, 1);
+    // Any event 61 s later (window 60 s) sweeps it out.
+    e.observe(&mut event(63 * S, proc_of(40, 1, 0), open("/etc/hosts", 0, 3)));
+    assert_eq!(e.stats().recent_writes_tracked, 0);
+}
