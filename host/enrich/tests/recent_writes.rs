@@ -179,9 +179,17 @@ fn bounded_by_max_recent_writes() {
 #[test]
 fn old_writes_are_swept_as_events_go_by() {
     let e = enricher();
-    e.observe(&mut event(2 * S, proc_of(40, 1, 0), open("/tmp/a", libc::O_WRONLY, 3)));
+    e.observe(&mut event(
+        2 * S,
+        proc_of(40, 1, 0),
+        open("/tmp/a", libc::O_WRONLY, 3),
+    ));
     assert_eq!(e.stats().recent_writes_tracked, 1);
     // Any event 61 s later (window 60 s) sweeps it out.
-    e.observe(&mut event(63 * S, proc_of(40, 1, 0), open("/etc/hosts", 0, 3)));
+    e.observe(&mut event(
+        63 * S,
+        proc_of(40, 1, 0),
+        open("/etc/hosts", 0, 3),
+    ));
     assert_eq!(e.stats().recent_writes_tracked, 0);
 }
