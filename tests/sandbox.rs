@@ -24,6 +24,7 @@ fn spec(origin: &str, wasm: Vec<u8>, config: &str, limits: PluginLimits) -> Plug
         wasm: wasm.into(),
         config_json: config.into(),
         limits,
+        severity_override: None,
     }
 }
 

@@ -1,1 +1,25 @@
-//! placeholder
+//! Harrier's event path, one direction only:
+//!
+//! ```text
+//! source ─▶ enrich ─▶ route by subscription ─▶ detectors ─▶ merge ─▶ sinks
+//! ```
+//!
+//! - [`source`]: where events come from (the live sensor, a capture file).
+//! - [`detectors`]: the set of loaded detectors and how it changes (hot
+//!   swaps happen between batches, so no detector loses or repeats an event).
+//! - [`context`]: the process, container and evidence a finding is given.
+//! - [`pipeline`]: one batch through every stage.
+//! - [`agent`]: the loop that drives a pipeline from a source until stopped.
+
+pub mod agent;
+pub mod context;
+pub mod detectors;
+pub mod pipeline;
+pub mod services;
+pub mod source;
+
+pub use agent::{Agent, AgentConfig, AgentHandle, AgentStatus, Change, Clock};
+pub use detectors::{DetectorSet, DetectorState, DetectorStatus, QuarantinePolicy};
+pub use pipeline::{Pipeline, PipelineStats};
+pub use services::EnricherServices;
+pub use source::{EventSource, Polled, ReplaySource, SourceStats};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use harrier_events::{Detector, DetectorPre, Event, EventKind, Finding, Metadata};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wasmtime::Store;
 use wasmtime::component::{Component, Func};
@@ -17,7 +17,7 @@ use crate::host::{HostServices, PluginState};
 use crate::limits::PluginLimits;
 
 /// Where a detector came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum PluginSource {
     /// Built into the `harrier` binary (the default pack).
@@ -50,6 +50,8 @@ pub struct PluginSpec {
     pub config_json: String,
     /// Its sandbox bounds.
     pub limits: PluginLimits,
+    /// Severity the operator imposes on every finding of this detector.
+    pub severity_override: Option<f32>,
 }
 
 /// The set of event kinds a detector subscribed to, as a bit set indexed by
@@ -85,7 +87,7 @@ impl Subscriptions {
 }
 
 /// Counters of one detector, for `harrier plugins` and metrics.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PluginStats {
     /// Calls made (batches and ticks).
     pub calls: u64,
@@ -129,6 +131,7 @@ pub struct Plugin {
     metadata: Metadata,
     subscriptions: Subscriptions,
     limits: PluginLimits,
+    severity_override: Option<f32>,
     deadline_ticks: u64,
     config_json: String,
     pre: DetectorPre<PluginState>,
@@ -202,6 +205,7 @@ impl Plugin {
             metadata,
             subscriptions,
             limits: spec.limits,
+            severity_override: spec.severity_override,
             deadline_ticks,
             config_json: spec.config_json,
             pre,
@@ -305,6 +309,9 @@ impl Plugin {
                 "detector returned more findings than its cap; extra dropped"
             );
             findings.truncate(cap);
+        }
+        if let Some(severity) = self.severity_override {
+            findings.iter_mut().for_each(|f| f.severity = severity);
         }
         self.stats.findings_out += findings.len() as u64;
         findings

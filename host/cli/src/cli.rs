@@ -1,0 +1,124 @@
+//! Command-line flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Runtime threat detection: an eBPF sensor feeding sandboxed WebAssembly
+/// detectors that report unified findings.
+#[derive(Debug, Parser)]
+#[command(name = "harrier", version, about)]
+pub struct Cli {
+    /// More logging (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the agent: attach the sensor, load detectors, print findings as
+    /// JSON lines on stdout until SIGINT/SIGTERM. Needs root.
+    Run(RunArgs),
+    /// Record live events to a capture file (JSON lines). Needs root.
+    Record(RecordArgs),
+    /// Run the detectors over a capture file and print findings.
+    Replay(ReplayArgs),
+    /// List detectors: from the running agent's admin socket if it is up,
+    /// else the set `run` would load.
+    Plugins(PluginsArgs),
+    /// Rule packs: keys, building, signing, verifying, installing.
+    #[command(subcommand)]
+    Pack(harrier_packs::cli::PackCommand),
+}
+
+/// Options shared by every command that loads detectors.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DetectorArgs {
+    /// Agent configuration file (TOML). Every option has a default.
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Extra directory of detector components (*.wasm); may be repeated.
+    /// Watched: files added, changed or removed are hot-swapped.
+    #[arg(long = "plugins", value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Directory of installed rule packs to load.
+    #[arg(long, value_name = "DIR")]
+    pub packs: Option<PathBuf>,
+    /// Directory of trusted public keys for rule packs.
+    #[arg(long, value_name = "DIR")]
+    pub trust: Option<PathBuf>,
+    /// Load unsigned packs (development only; shown as unsigned everywhere).
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// Do not load the detectors built into the binary.
+    #[arg(long)]
+    pub no_default_pack: bool,
+}
+
+/// Options shared by commands that print findings.
+#[derive(Debug, Args, Clone, Default)]
+pub struct OutputArgs {
+    /// Where findings go: `stdout`, `file:PATH`, `webhook:URL`; may be
+    /// repeated. Default: stdout.
+    #[arg(long = "output", short = 'o', value_name = "SINK")]
+    pub outputs: Vec<String>,
+    /// Finding format: native, ocsf or falco.
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+/// `harrier run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub detectors: DetectorArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Admin socket (plugin status, Prometheus metrics).
+    #[arg(long, value_name = "PATH")]
+    pub admin_socket: Option<PathBuf>,
+}
+
+/// `harrier record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Capture file to write.
+    #[arg(long, short = 'o')]
+    pub output: PathBuf,
+    /// Event kinds to record (comma-separated names); default all.
+    #[arg(long, value_delimiter = ',')]
+    pub kinds: Vec<String>,
+    /// Stop after this many seconds (default: until SIGINT/SIGTERM).
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Agent configuration file (sensor and enrichment settings).
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+}
+
+/// `harrier replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Capture file written by `harrier record`.
+    pub capture: PathBuf,
+    #[command(flatten)]
+    pub detectors: DetectorArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `harrier plugins`.
+#[derive(Debug, Args)]
+pub struct PluginsArgs {
+    #[command(flatten)]
+    pub detectors: DetectorArgs,
+    /// Admin socket of a running agent.
+    #[arg(long, value_name = "PATH")]
+    pub admin_socket: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}

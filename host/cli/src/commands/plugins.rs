@@ -1,0 +1,87 @@
+//! `harrier plugins`: what is loaded, from the running agent if it is up.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use harrier_enrich::Enricher;
+use harrier_pipeline::{DetectorSet, DetectorStatus, EnricherServices};
+use harrier_plugins::PluginEngine;
+
+use super::admin;
+use crate::cli::PluginsArgs;
+use crate::config::Config;
+use crate::loader;
+
+/// Print the detector table (or JSON).
+pub fn plugins(args: PluginsArgs) -> anyhow::Result<()> {
+    let mut config = Config::load(args.detectors.config.as_deref())?;
+    config.apply_detector_args(&args.detectors);
+    let socket: PathBuf = args.admin_socket.unwrap_or(config.admin.socket.clone());
+    let (detectors, refused, origin) = match admin::get(&socket, "/plugins") {
+        Ok(body) => (
+            serde_json::from_str::<Vec<DetectorStatus>>(&body)
+                .map_err(|e| anyhow::anyhow!("admin endpoint: {e}"))?,
+            Vec::new(),
+            format!("running agent at {}", socket.display()),
+        ),
+        Err(_) => {
+            let (set, refused) = load_locally(&config)?;
+            (
+                set.status(),
+                refused,
+                "not running: the set `harrier run` would load".to_string(),
+            )
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&detectors)?);
+    } else {
+        println!("# {origin}");
+        println!(
+            "{:<24} {:<9} {:<12} {:<14} {:<12} {:>10} {:>9}  SUBSCRIPTIONS",
+            "NAME", "VERSION", "SHA256", "SOURCE", "STATE", "EVENTS", "FINDINGS"
+        );
+        for d in &detectors {
+            println!(
+                "{:<24} {:<9} {:<12} {:<14} {:<12} {:>10} {:>9}  {}",
+                d.name,
+                d.version,
+                &d.sha256[..12.min(d.sha256.len())],
+                source_label(d),
+                d.state,
+                d.stats.events_in,
+                d.stats.findings_out,
+                d.subscriptions.join(",")
+            );
+        }
+    }
+    for message in &refused {
+        eprintln!("refused: {message}");
+    }
+    Ok(())
+}
+
+fn load_locally(config: &Config) -> anyhow::Result<(DetectorSet, Vec<String>)> {
+    let engine = PluginEngine::new(&config.plugins.engine)?;
+    let mut enrich = config.enrich.clone();
+    enrich.read_proc = false;
+    let services = Arc::new(EnricherServices::replay(Arc::new(Enricher::new(enrich))));
+    let gathered = loader::gather(config);
+    let mut refused = gathered.refused;
+    let mut set = DetectorSet::new(config.quarantine.clone());
+    refused.extend(loader::load_all(
+        &engine,
+        gathered.specs,
+        services,
+        &mut set,
+    ));
+    Ok((set, refused))
+}
+
+fn source_label(d: &DetectorStatus) -> String {
+    match &d.source {
+        harrier_plugins::PluginSource::Embedded => "embedded".into(),
+        harrier_plugins::PluginSource::Directory { .. } => "directory".into(),
+        harrier_plugins::PluginSource::Pack { pack, .. } => format!("pack:{pack}"),
+    }
+}

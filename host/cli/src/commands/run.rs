@@ -1,0 +1,85 @@
+//! `harrier run`: the live agent.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use harrier_enrich::Enricher;
+use harrier_pipeline::{Agent, EnricherServices};
+use harrier_sensor::{LiveSensor, SensorConfig};
+
+use super::{admin, assemble, require_root, shutdown_sinks, signals};
+use crate::cli::RunArgs;
+use crate::config::Config;
+use crate::live::LiveSource;
+
+/// Attach the sensor, load detectors, print findings until stopped.
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let mut config = Config::load(args.detectors.config.as_deref())?;
+    config.apply_detector_args(&args.detectors);
+    config.apply_output_args(&args.output);
+    if let Some(socket) = args.admin_socket {
+        config.admin.socket = socket;
+    }
+    require_root("harrier run")?;
+    let started = Instant::now();
+
+    let enricher = Arc::new(Enricher::new(config.enrich.clone()));
+    let seeded = enricher.seed_from_proc().context("reading /proc")?;
+    let services = Arc::new(EnricherServices::live(enricher));
+    let assembled = assemble(&config, services)?;
+
+    let mut sensor = LiveSensor::start(&SensorConfig {
+        ring_buffer_bytes: config.sensor.ring_buffer_bytes,
+        max_args: config.sensor.max_args,
+        exclude_pids: vec![std::process::id()],
+    })?;
+    // Switch on what detectors want before saying ready, so nothing that
+    // happens after `ready` is missed.
+    sensor.set_enabled(&assembled.pipeline.detectors().wanted_kinds())?;
+    let attached = sensor.features().attached.len();
+
+    let detectors = assembled.pipeline.detectors().len();
+    let (agent, handle) = Agent::new(
+        assembled.pipeline,
+        Box::new(LiveSource(sensor)),
+        config.agent.agent_config(),
+    );
+    let stop = handle.clone();
+    signals::spawn(
+        move || stop.stop(),
+        || tracing::info!("SIGHUP: rescan requested"),
+    )?;
+    let admin = if config.admin.enabled {
+        Some(admin::serve(&config.admin.socket, handle.clone())?)
+    } else {
+        None
+    };
+
+    tracing::info!(
+        detectors,
+        refused = assembled.refused.len(),
+        programs = attached,
+        processes = seeded,
+        startup_ms = started.elapsed().as_millis() as u64,
+        "ready: sensor attached and detectors loaded"
+    );
+    let pipeline = std::thread::Builder::new()
+        .name("harrier-pipeline".into())
+        .spawn(move || agent.run())?
+        .join()
+        .map_err(|_| anyhow::anyhow!("the pipeline thread panicked"))??;
+
+    let stats = pipeline.stats();
+    drop(pipeline);
+    drop(admin);
+    shutdown_sinks(assembled.sinks);
+    drop(assembled.engine);
+    tracing::info!(
+        batches = stats.batches,
+        findings = stats.raw_findings,
+        emissions = stats.emissions,
+        "stopped"
+    );
+    Ok(())
+}

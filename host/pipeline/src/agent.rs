@@ -1,0 +1,255 @@
+//! The loop that drives a pipeline from a source until it ends or is
+//! stopped, applying detector changes between batches.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use harrier_plugins::Plugin;
+use harrier_plugins::host::wall_clock_ns;
+use serde::Serialize;
+
+use crate::detectors::DetectorStatus;
+use crate::pipeline::{Pipeline, PipelineStats};
+use crate::source::{EventSource, Polled};
+
+/// A change to the detector set, applied between two batches.
+pub enum Change {
+    /// Add this detector, or swap it in for the one with the same name.
+    Upsert(Box<Plugin>),
+    /// Unload the detector with this name.
+    Remove(String),
+}
+
+/// Which clock drives ticks and merge windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The wall clock (live agent).
+    Wall,
+    /// The time of the events (replay: results do not depend on when or
+    /// how fast the replay runs).
+    Events,
+}
+
+/// How the loop batches and ticks.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// Most events per batch (default 4096).
+    pub batch_size: usize,
+    /// Longest wait for a batch (default 50 ms).
+    pub poll_timeout: Duration,
+    /// Interval between ticks (default 1 s).
+    pub tick_interval: Duration,
+    /// Longest time spent draining the source after a stop (default 2 s).
+    pub drain_timeout: Duration,
+    /// The clock.
+    pub clock: Clock,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 4096,
+            poll_timeout: Duration::from_millis(50),
+            tick_interval: Duration::from_secs(1),
+            drain_timeout: Duration::from_secs(2),
+            clock: Clock::Wall,
+        }
+    }
+}
+
+/// A snapshot of the running agent, published after every tick.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AgentStatus {
+    /// Every loaded detector.
+    pub detectors: Vec<DetectorStatus>,
+    /// Counters of the event path.
+    pub pipeline: PipelineStats,
+    /// Events received and dropped by the source, by kind name.
+    pub source_received: Vec<(String, u64)>,
+    /// Events dropped before they reached the host, by kind name.
+    pub source_dropped: Vec<(String, u64)>,
+    /// Records the source could not decode.
+    pub decode_errors: u64,
+}
+
+/// Controls a running [`Agent`] from other threads.
+#[derive(Clone)]
+pub struct AgentHandle {
+    stop: Arc<AtomicBool>,
+    changes: Sender<Change>,
+    status: Arc<Mutex<AgentStatus>>,
+}
+
+impl AgentHandle {
+    /// Ask the loop to drain, flush and return.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// Queue a detector change; applied before the next batch.
+    pub fn change(&self, change: Change) {
+        // The loop owns the receiver until it returns; after that a change
+        // has nowhere to go and is dropped with the agent.
+        let _ = self.changes.send(change);
+    }
+
+    /// The latest published status.
+    pub fn status(&self) -> AgentStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// Drives a [`Pipeline`] from an [`EventSource`].
+pub struct Agent {
+    pipeline: Pipeline,
+    source: Box<dyn EventSource>,
+    config: AgentConfig,
+    changes: Receiver<Change>,
+    stop: Arc<AtomicBool>,
+    status: Arc<Mutex<AgentStatus>>,
+}
+
+impl Agent {
+    /// An agent and the handle that controls it.
+    pub fn new(
+        pipeline: Pipeline,
+        source: Box<dyn EventSource>,
+        config: AgentConfig,
+    ) -> (Agent, AgentHandle) {
+        let (tx, rx) = channel();
+        let handle = AgentHandle {
+            stop: Arc::new(AtomicBool::new(false)),
+            changes: tx,
+            status: Arc::default(),
+        };
+        let agent = Agent {
+            pipeline,
+            source,
+            config,
+            changes: rx,
+            stop: handle.stop.clone(),
+            status: handle.status.clone(),
+        };
+        agent.publish();
+        (agent, handle)
+    }
+
+    /// Run until the source ends or [`AgentHandle::stop`]; then drain what
+    /// the source still holds, close every finding and return the pipeline.
+    pub fn run(mut self) -> anyhow::Result<Pipeline> {
+        self.source
+            .set_enabled(&self.pipeline.detectors().wanted_kinds())?;
+        let mut batch = Vec::with_capacity(self.config.batch_size);
+        let mut last_tick_wall = Instant::now();
+        let mut last_tick_event_ns = 0u64;
+        let mut drain_deadline: Option<Instant> = None;
+        loop {
+            self.apply_changes()?;
+            if drain_deadline.is_none() && self.stop.load(Ordering::SeqCst) {
+                drain_deadline = Some(Instant::now() + self.config.drain_timeout);
+            }
+            let timeout = if drain_deadline.is_some() {
+                Duration::ZERO
+            } else {
+                self.config.poll_timeout
+            };
+            batch.clear();
+            let polled = self
+                .source
+                .poll(&mut batch, self.config.batch_size, timeout)?;
+            self.pipeline.process(&mut batch);
+
+            match self.config.clock {
+                Clock::Wall if last_tick_wall.elapsed() >= self.config.tick_interval => {
+                    last_tick_wall = Instant::now();
+                    self.tick(wall_clock_ns());
+                }
+                Clock::Events => {
+                    if let Some(last) = batch.last() {
+                        let interval = self.config.tick_interval.as_nanos() as u64;
+                        if last.time_ns >= last_tick_event_ns.saturating_add(interval) {
+                            last_tick_event_ns = last.time_ns;
+                            self.tick(last.time_ns);
+                        }
+                    }
+                }
+                Clock::Wall => {}
+            }
+
+            let drained = polled == Polled::End
+                || drain_deadline
+                    .is_some_and(|d| polled == Polled::Events(0) || Instant::now() >= d);
+            if drained {
+                break;
+            }
+        }
+        self.pipeline.finish();
+        self.publish();
+        Ok(self.pipeline)
+    }
+
+    fn tick(&mut self, now_ns: u64) {
+        self.pipeline.tick(now_ns);
+        self.publish();
+    }
+
+    fn apply_changes(&mut self) -> anyhow::Result<()> {
+        let mut changed = false;
+        loop {
+            match self.changes.try_recv() {
+                Ok(Change::Upsert(plugin)) => {
+                    let name = plugin.name_version();
+                    let replaced = self.pipeline.detectors_mut().upsert(*plugin);
+                    match replaced {
+                        Some(old) => {
+                            tracing::info!(detector = %name, replaced = %old.name_version(), "detector swapped in")
+                        }
+                        None => tracing::info!(detector = %name, "detector added"),
+                    }
+                    changed = true;
+                }
+                Ok(Change::Remove(name)) => {
+                    if self.pipeline.detectors_mut().remove(&name).is_some() {
+                        tracing::info!(detector = %name, "detector unloaded");
+                        changed = true;
+                    }
+                }
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        if changed {
+            self.source
+                .set_enabled(&self.pipeline.detectors().wanted_kinds())?;
+            self.publish();
+        }
+        Ok(())
+    }
+
+    fn publish(&self) {
+        let source = self.source.stats();
+        let by_kind = |counts: &[u64]| {
+            harrier_events::EventKind::ALL
+                .iter()
+                .map(|k| {
+                    (
+                        k.name().to_string(),
+                        counts.get(k.index()).copied().unwrap_or(0),
+                    )
+                })
+                .collect()
+        };
+        let status = AgentStatus {
+            detectors: self.pipeline.detectors().status(),
+            pipeline: self.pipeline.stats(),
+            source_received: by_kind(&source.received),
+            source_dropped: by_kind(&source.dropped),
+            decode_errors: source.decode_errors,
+        };
+        *self.status.lock().unwrap_or_else(|e| e.into_inner()) = status;
+    }
+}

@@ -1,0 +1,177 @@
+//! One batch through every stage: enrich, route by subscription, detect,
+//! merge, emit.
+
+use std::sync::Arc;
+
+use harrier_events::{Event, EventKind, Finding};
+use harrier_findings::{DetectorRef, Emission, MergeStats, Merger};
+use harrier_plugins::Plugin;
+use serde::Serialize;
+
+use crate::context::finding_input;
+use crate::detectors::DetectorSet;
+use crate::services::EnricherServices;
+
+/// Where emissions go (the sinks, or a test's vector).
+pub type EmitFn = Box<dyn FnMut(Emission) + Send>;
+
+/// Counters of the event path.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PipelineStats {
+    /// Events processed, by kind name.
+    pub events: Vec<(String, u64)>,
+    /// Batches processed.
+    pub batches: u64,
+    /// Raw findings returned by detectors.
+    pub raw_findings: u64,
+    /// Emissions handed to the sinks.
+    pub emissions: u64,
+    /// What the merger did.
+    pub merge: MergeStats,
+}
+
+/// The event path from enrichment to the sinks.
+pub struct Pipeline {
+    services: Arc<EnricherServices>,
+    detectors: DetectorSet,
+    merger: Merger,
+    emit: EmitFn,
+    events_by_kind: Vec<u64>,
+    batches: u64,
+    raw_findings: u64,
+    emissions: u64,
+}
+
+impl Pipeline {
+    /// A pipeline over these detectors, merging with `merger` and handing
+    /// every emission to `emit`.
+    pub fn new(
+        services: Arc<EnricherServices>,
+        detectors: DetectorSet,
+        merger: Merger,
+        emit: EmitFn,
+    ) -> Self {
+        Self {
+            services,
+            detectors,
+            merger,
+            emit,
+            events_by_kind: vec![0; EventKind::ALL.len()],
+            batches: 0,
+            raw_findings: 0,
+            emissions: 0,
+        }
+    }
+
+    /// The loaded detectors.
+    pub fn detectors(&self) -> &DetectorSet {
+        &self.detectors
+    }
+
+    /// The loaded detectors, to add, swap or remove one between batches.
+    pub fn detectors_mut(&mut self) -> &mut DetectorSet {
+        &mut self.detectors
+    }
+
+    /// The host services the detectors use.
+    pub fn services(&self) -> &Arc<EnricherServices> {
+        &self.services
+    }
+
+    /// Run one batch (in sequence order) through every stage.
+    pub fn process(&mut self, events: &mut [Event]) {
+        let enricher = self.services.enricher();
+        for event in events.iter_mut() {
+            enricher.observe(event);
+            self.events_by_kind[event.detail.kind().index()] += 1;
+        }
+        let Some(last) = events.last() else { return };
+        let now_ns = last.time_ns;
+        self.services.observe_time(now_ns);
+        self.batches += 1;
+
+        let events: &[Event] = events;
+        let mut raw: Vec<(DetectorRef, Finding)> = Vec::new();
+        self.detectors.for_each_serving(
+            |plugin| {
+                events
+                    .iter()
+                    .filter(|e| plugin.subscriptions().contains(e.detail.kind()))
+                    .count()
+            },
+            |plugin| {
+                let subs = plugin.subscriptions();
+                let routed: Vec<&Event> = events
+                    .iter()
+                    .filter(|e| subs.contains(e.detail.kind()))
+                    .collect();
+                plugin.on_events(&routed)
+            },
+            |plugin, findings| collect(&mut raw, plugin, findings),
+        );
+        self.merge(raw, events, now_ns);
+    }
+
+    /// Periodic work: detector ticks (windowed logic), merge windows,
+    /// quarantine releases, process-table sweeps.
+    pub fn tick(&mut self, now_ns: u64) {
+        self.services.observe_time(now_ns);
+        self.detectors.release_expired(std::time::Instant::now());
+        let mut raw = Vec::new();
+        self.detectors.for_each_serving(
+            |_| 0,
+            |plugin| plugin.tick(now_ns),
+            |plugin, findings| collect(&mut raw, plugin, findings),
+        );
+        self.merge(raw, &[], now_ns);
+        for emission in self.merger.tick(now_ns) {
+            self.emit_one(emission);
+        }
+        self.services.enricher().sweep(now_ns);
+    }
+
+    /// Close every open finding and emit its final state.
+    pub fn finish(&mut self) {
+        for emission in self.merger.finish() {
+            self.emit_one(emission);
+        }
+    }
+
+    /// Counters of the event path.
+    pub fn stats(&self) -> PipelineStats {
+        PipelineStats {
+            events: EventKind::ALL
+                .iter()
+                .map(|k| (k.name().to_string(), self.events_by_kind[k.index()]))
+                .collect(),
+            batches: self.batches,
+            raw_findings: self.raw_findings,
+            emissions: self.emissions,
+            merge: self.merger.stats(),
+        }
+    }
+
+    fn merge(&mut self, raw: Vec<(DetectorRef, Finding)>, batch: &[Event], now_ns: u64) {
+        self.raw_findings += raw.len() as u64;
+        for (detector, finding) in raw {
+            let input = finding_input(self.services.enricher(), &detector, finding, batch, now_ns);
+            for emission in self.merger.ingest(input) {
+                self.emit_one(emission);
+            }
+        }
+    }
+
+    fn emit_one(&mut self, emission: Emission) {
+        self.emissions += 1;
+        (self.emit)(emission);
+    }
+}
+
+fn collect(raw: &mut Vec<(DetectorRef, Finding)>, plugin: &Plugin, findings: Vec<Finding>) {
+    if findings.is_empty() {
+        return;
+    }
+    let metadata = plugin.metadata();
+    let detector = DetectorRef::new(metadata.name.clone(), metadata.version.clone());
+    raw.extend(findings.into_iter().map(|f| (detector.clone(), f)));
+}
