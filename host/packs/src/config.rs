@@ -108,6 +108,8 @@ pub struct LoadedPacks {
     pub packs: Vec<LoadedPack>,
     /// One error per refused pack (or for the store or trust store as a whole).
     pub refused: Vec<PackError>,
+    /// Configuration that had no effect, e.g. overrides for a pack that is not installed.
+    pub warnings: Vec<String>,
 }
 
 /// Loads the trust store and every installed pack, re-verifies each, applies overrides, grants
@@ -145,6 +147,14 @@ pub fn load_configured(config: &PacksConfig, host_wit_version: &str) -> LoadedPa
         match prepared {
             Ok(loaded) => out.packs.push(loaded),
             Err(e) => out.refused.push(e),
+        }
+    }
+    for name in config.overrides.keys() {
+        if !out.packs.iter().any(|l| l.pack.name() == name) {
+            out.warnings.push(format!(
+                "overrides for pack {name}: no such pack loaded from {}",
+                config.packs_dir().display()
+            ));
         }
     }
     out

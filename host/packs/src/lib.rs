@@ -31,5 +31,7 @@ pub use keys::{GeneratedKey, PublicKey, SecretKey, TrustStore, keygen};
 pub use manifest::{FileEntry, Manifest, PluginEntry};
 pub use overrides::{ConfigMode, DetectorOverride, PackOverrides, apply_overrides};
 pub use policy::{Grants, check_no_duplicates, grant_permissions};
-pub use store::{InstallOutcome, InstalledPack, install, list, load_installed, remove};
+pub use store::{
+    InstallOutcome, InstalledPack, install, list, load_installed, load_installed_pack, remove,
+};
 pub use verify::{Signer, VerifiedPack, VerifiedPlugin, VerifyOptions, verify};

@@ -39,28 +39,24 @@ pub struct PackFiles {
     pub files: BTreeMap<String, Vec<u8>>,
 }
 
-/// Reads a pack directory or `.tar.gz` archive.
+/// How many times a directory that changes while being read (e.g. swapped by an install) is
+/// read again before giving up.
+const DIR_READ_ATTEMPTS: usize = 3;
+
+/// Reads a pack directory or `.tar.gz` archive. The path itself may be a symlink (the operator
+/// named it); nothing inside the pack may be.
 pub fn read_pack(path: &Path, limits: &Limits) -> Result<PackFiles, PackError> {
     let label = path.display().to_string();
     let meta = fs::metadata(path).map_err(|e| PackError::io(path, e))?;
     if meta.is_dir() {
-        let mut reader = DirReader {
-            label: &label,
-            limits,
-            total: 0,
-            files: BTreeMap::new(),
-        };
-        reader.walk(path, "", 0)?;
-        return Ok(PackFiles {
-            files: reader.files,
-            label,
-            archive: false,
-        });
+        return read_dir_consistently(path, label, limits, meta);
+    }
+    if !meta.is_file() {
+        return Err(PackError::NotAPack { pack: label });
     }
     let mut magic = [0u8; 2];
     let mut file = fs::File::open(path).map_err(|e| PackError::io(path, e))?;
-    let is_gzip = meta.is_file() && file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
-    if !is_gzip {
+    if file.read_exact(&mut magic).is_err() || magic != [0x1f, 0x8b] {
         return Err(PackError::NotAPack { pack: label });
     }
     let file = fs::File::open(path).map_err(|e| PackError::io(path, e))?;
@@ -70,6 +66,41 @@ pub fn read_pack(path: &Path, limits: &Limits) -> Result<PackFiles, PackError> {
         label,
         archive: true,
     })
+}
+
+/// Reads a directory, and reads it again if the directory at `path` was replaced meanwhile (an
+/// install swaps `packs/<name>` atomically), so files of two versions are never mixed.
+fn read_dir_consistently(
+    path: &Path,
+    label: String,
+    limits: &Limits,
+    mut before: fs::Metadata,
+) -> Result<PackFiles, PackError> {
+    for _ in 0..DIR_READ_ATTEMPTS {
+        let mut reader = DirReader {
+            label: &label,
+            limits,
+            total: 0,
+            files: BTreeMap::new(),
+        };
+        let walked = reader.walk(path, "", 0);
+        let after = fs::metadata(path).map_err(|e| PackError::io(path, e))?;
+        if (after.dev(), after.ino()) == (before.dev(), before.ino()) {
+            walked?;
+            return Ok(PackFiles {
+                files: reader.files,
+                label,
+                archive: false,
+            });
+        }
+        before = after;
+    }
+    Err(PackError::io(
+        path,
+        io::Error::other(format!(
+            "directory replaced while being read, {DIR_READ_ATTEMPTS} times in a row"
+        )),
+    ))
 }
 
 fn unsafe_entry(label: &str, entry: &str, reason: impl Into<String>) -> PackError {

@@ -256,34 +256,43 @@ pub fn remove(packs_dir: &Path, name: &str) -> Result<(), PackError> {
     fs::remove_dir_all(&doomed).map_err(|e| PackError::io(&doomed, e))
 }
 
-/// Verifies every installed pack again, one result per pack directory (sorted by name). A
-/// directory whose name differs from its manifest's pack name is refused. An unreadable packs
-/// directory gives a single error.
+/// Verifies every installed pack again, one result per pack directory (sorted by name; see
+/// [`load_installed_pack`]). An unreadable packs directory gives a single error.
 pub fn load_installed(
     packs_dir: &Path,
     trust: &TrustStore,
     opts: &VerifyOptions,
 ) -> Vec<Result<VerifiedPack, PackError>> {
-    let dirs = match pack_dirs(packs_dir) {
-        Ok(dirs) => dirs,
-        Err(e) => return vec![Err(e)],
-    };
-    dirs.into_iter()
-        .map(|(name, dir)| {
-            if !dir.is_dir() {
-                return Err(store_err(
-                    packs_dir,
-                    format!("{name}: not an installed pack (use `harrier pack install`)"),
-                ));
-            }
-            let pack = verify(&dir, trust, opts)?;
-            if pack.name() != name {
-                return Err(store_err(
-                    packs_dir,
-                    format!("directory {name} holds pack {}", pack.label()),
-                ));
-            }
-            Ok(pack)
-        })
-        .collect()
+    match pack_dirs(packs_dir) {
+        Ok(dirs) => dirs
+            .into_iter()
+            .map(|(name, _)| load_installed_pack(packs_dir, &name, trust, opts))
+            .collect(),
+        Err(e) => vec![Err(e)],
+    }
+}
+
+/// Verifies one installed pack, `packs_dir/<name>` (for a hot reload of that pack). A
+/// directory whose name differs from its manifest's pack name is refused.
+pub fn load_installed_pack(
+    packs_dir: &Path,
+    name: &str,
+    trust: &TrustStore,
+    opts: &VerifyOptions,
+) -> Result<VerifiedPack, PackError> {
+    let dir = packs_dir.join(name);
+    if !dir.is_dir() {
+        return Err(store_err(
+            packs_dir,
+            format!("{name}: not an installed pack (use `harrier pack install`)"),
+        ));
+    }
+    let pack = verify(&dir, trust, opts)?;
+    if pack.name() != name {
+        return Err(store_err(
+            packs_dir,
+            format!("directory {name} holds pack {}", pack.label()),
+        ));
+    }
+    Ok(pack)
 }

@@ -164,6 +164,9 @@ allowed-permissions = ["host:recent-write"]
 [overrides.pack-c.c1]
 enabled = false
 severity = 2.0
+
+[overrides.pack-ghost.x]
+enabled = false
 "#,
         packs_dir.display(),
         trust_dir.display()
@@ -174,6 +177,12 @@ severity = 2.0
     assert_eq!(names, ["pack-a", "pack-c"]);
     assert_eq!(loaded.refused.len(), 1);
     assert_mentions(&loaded.refused[0], &["detector dup", "pack-a", "pack-b"]);
+    assert_eq!(loaded.warnings.len(), 1);
+    assert!(
+        loaded.warnings[0].contains("pack-ghost"),
+        "{:?}",
+        loaded.warnings
+    );
     let pack_c = &loaded.packs[1];
     assert!(!pack_c.pack.plugin("c1").unwrap().enabled());
     assert_eq!(

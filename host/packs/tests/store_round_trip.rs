@@ -271,3 +271,53 @@ fn inspect_shows_claims_and_problems() {
         "{text}"
     );
 }
+
+#[test]
+fn loads_during_repeated_installs_never_fail_or_mix_versions() {
+    let w = World::new();
+    let packs_dir = w.path("packs");
+    // A second version of the same pack in another directory.
+    let v2 = w.path("src/v2");
+    fs::create_dir_all(&v2).unwrap();
+    write_pack_sources(
+        &v2,
+        &manifest_text("acme-runtime", "2.0.0", ["alpha", "beta"]),
+    );
+    fs::write(v2.join("plugins/alpha.wasm"), wasm_bytes(77)).unwrap();
+    build(&v2, &build_opts()).unwrap();
+    sign(&v2, &w.key).unwrap();
+    install(&w.pack, &packs_dir, &w.trust(), &opts()).unwrap();
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (packs_dir, trust, stop) = (packs_dir.clone(), w.trust(), stop.clone());
+        std::thread::spawn(move || {
+            let mut loads = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let pack =
+                    harrier_packs::load_installed_pack(&packs_dir, "acme-runtime", &trust, &opts())
+                        .expect("a load during installs must see one complete version");
+                let expected = if pack.version().major == 1 {
+                    wasm_bytes(3)
+                } else {
+                    wasm_bytes(77)
+                };
+                assert_eq!(&pack.plugin("alpha").unwrap().bytes()[..], &expected[..]);
+                loads += 1;
+            }
+            loads
+        })
+    };
+    for i in 0..60 {
+        let src = if i % 2 == 0 { &v2 } else { &w.pack };
+        install(src, &packs_dir, &w.trust(), &opts()).unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let loads = reader.join().unwrap();
+    assert!(loads > 0);
+    assert!(
+        hidden_entries(&packs_dir).is_empty(),
+        "{:?}",
+        hidden_entries(&packs_dir)
+    );
+}
