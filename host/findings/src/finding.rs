@@ -198,10 +198,6 @@ pub struct EventEntry {
     pub time: String,
 }
 
-/// Alias kept for readers of the output types: ancestors in a finding have
-/// the same shape as in the input.
-pub type AncestorEntry = AncestorSummary;
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,8 @@
 //! Everything in [`Merger`] is driven by event time, so replaying a capture
 //! gives the same findings, ids included.
 
+#![warn(missing_docs)]
+
 mod config;
 mod correlate;
 mod duration;
@@ -35,13 +37,16 @@ mod time;
 
 pub use config::{ConfigError, MergeConfig, Suppression};
 pub use finding::{
-    ATTACK_SEQUENCE_TYPE, AncestorEntry, ContainerSection, EventEntry, EvidenceItem,
-    NATIVE_SCHEMA_V1, ProcessSection, SCHEMA_VERSION, SeverityLabel, UnifiedFinding,
+    ATTACK_SEQUENCE_TYPE, ContainerSection, EventEntry, EvidenceItem, NATIVE_SCHEMA_V1,
+    ProcessSection, SCHEMA_VERSION, SeverityLabel, UnifiedFinding,
 };
 pub use format::Format;
 pub use input::{
     AncestorSummary, ContainerContext, DetectorRef, EventRef, FindingInput, ProcessContext,
 };
 pub use merge::{Emission, EmissionKind, MergeStats, Merger};
-pub use sink::{ShutdownReport, SinkSettings, SinkSpec, SinkSpecError, SinkStats, Sinks};
+pub use sink::{
+    FileTarget, ShutdownReport, SinkError, SinkSettings, SinkSpec, SinkSpecError, SinkStats,
+    SinkTarget, Sinks, WebhookTarget,
+};
 pub use time::rfc3339;

@@ -250,3 +250,40 @@ fn config_reads_from_toml_with_defaults() {
     let err = Merger::new(zero).unwrap_err();
     assert!(err.to_string().contains("`window`"), "{err}");
 }
+
+#[test]
+fn merger_and_sinks_can_move_across_threads() {
+    fn send<T: Send>() {}
+    fn shared<T: Send + Sync>() {}
+    send::<Merger>();
+    shared::<harrier_findings::Sinks>();
+}
+
+#[test]
+fn per_finding_cost_is_small() {
+    let mut merger = Merger::new(MergeConfig {
+        correlation_min_types: 2,
+        ..MergeConfig::default()
+    })
+    .unwrap();
+    let types = ["A:Runtime/One", "B:Runtime/Two", "C:Runtime/Three"];
+    let count = 30_000u64;
+    let started = std::time::Instant::now();
+    let mut emitted = 0;
+    for i in 0..count {
+        let raw = in_container(
+            input(types[(i % 3) as usize], "/tmp/x", i / 100, i),
+            &format!("c{}", i % 50),
+            None,
+        );
+        emitted += merger.ingest(raw).len();
+    }
+    emitted += merger.finish().len();
+    let per_finding = started.elapsed() / count as u32;
+    eprintln!("merge+correlate: {per_finding:?} per raw finding, {emitted} emissions");
+    assert!(
+        per_finding < std::time::Duration::from_micros(200),
+        "{per_finding:?}"
+    );
+    assert_eq!(merger.stats().attack_sequences, 50);
+}

@@ -117,8 +117,8 @@ pub enum SinkSpecError {
 }
 
 impl SinkSpec {
-    /// Parses `stdout`, `file:PATH` or `webhook:URL`, taking sizes, queue and
-    /// retry settings from `settings`.
+    /// Parses `stdout` (or `-`), `file:PATH` or `webhook:URL`, taking sizes,
+    /// queue and retry settings from `settings`.
     pub fn parse_with(text: &str, settings: &SinkSettings) -> Result<Self, SinkSpecError> {
         let target = if text == "stdout" || text == "-" {
             SinkTarget::Stdout
