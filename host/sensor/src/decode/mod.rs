@@ -1,0 +1,144 @@
+//! Pure decoding of kernel records into [`harrier_events::Event`]s.
+//!
+//! Nothing here needs privileges or a kernel: it is bytes in, events out.
+
+pub mod record;
+
+use harrier_events::{Event, EventDetail, EventKind, Process};
+use harrier_sensor_common::MAX_SYSCALLS;
+
+pub use record::{Item, RawRecord};
+
+use crate::families::{self, process};
+
+/// A record that cannot be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Shorter than a header.
+    #[error("record of {len} bytes is shorter than its {need}-byte header")]
+    Short {
+        /// Bytes received.
+        len: usize,
+        /// Bytes needed.
+        need: usize,
+    },
+    /// The header's size field disagrees with the bytes received.
+    #[error("record says it is {size} bytes but {len} were received")]
+    BadSize {
+        /// Size in the header.
+        size: usize,
+        /// Bytes received.
+        len: usize,
+    },
+    /// An item runs past the end of the record.
+    #[error("item with tag {tag} at offset {offset} runs past the end of the record")]
+    BadItem {
+        /// The item's tag.
+        tag: u8,
+        /// Its offset in the record.
+        offset: usize,
+    },
+    /// The kind index is not an event kind.
+    #[error("unknown event kind index {0}")]
+    UnknownKind(u8),
+    /// A syscall record for a syscall no family hooks.
+    #[error("record for syscall {0}, which no event family hooks")]
+    UnknownSyscall(u16),
+}
+
+/// Turns records into events: assigns sequence numbers and wall-clock times.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    next_seq: u64,
+    boot_to_epoch_ns: i64,
+    enabled: [bool; EventKind::ALL.len()],
+    syscall_names: Vec<&'static str>,
+}
+
+impl Decoder {
+    /// A decoder whose times are `boot_ns + boot_to_epoch_ns` and whose first event gets seq 1.
+    /// Every kind is accepted until [`Decoder::set_enabled`] says otherwise.
+    pub fn new(boot_to_epoch_ns: i64) -> Decoder {
+        let mut syscall_names = vec![""; MAX_SYSCALLS as usize];
+        for hook in families::all_hooks() {
+            if let Some(slot) = syscall_names.get_mut(hook.nr as usize) {
+                *slot = hook.name;
+            }
+        }
+        Decoder {
+            next_seq: 1,
+            boot_to_epoch_ns,
+            enabled: [true; EventKind::ALL.len()],
+            syscall_names,
+        }
+    }
+
+    /// Only events of these kinds are returned (others decode to `None`).
+    pub fn set_enabled(&mut self, kinds: &[EventKind]) {
+        self.enabled = [false; EventKind::ALL.len()];
+        for kind in kinds {
+            self.enabled[kind.index()] = true;
+        }
+    }
+
+    /// The name of hooked syscall `nr` ("" if not hooked).
+    pub fn syscall_name(&self, nr: u64) -> &'static str {
+        self.syscall_names.get(nr as usize).copied().unwrap_or("")
+    }
+
+    /// Decode one record. `Ok(None)` when the record is valid but makes no event
+    /// (its decoded kind is switched off).
+    pub fn decode(&mut self, bytes: &[u8]) -> Result<Option<Event>, DecodeError> {
+        let rec = RawRecord::parse(bytes)?;
+        let h = &rec.header;
+        let kind = *EventKind::ALL
+            .get(h.kind as usize)
+            .ok_or(DecodeError::UnknownKind(h.kind))?;
+        let detail = match kind {
+            EventKind::Exec => Some(process::decode_exec(&rec)),
+            EventKind::Exit => Some(process::decode_exit(&rec)),
+            EventKind::Fork => Some(process::decode_fork(&rec, self.syscall_name(rec.arg(3)))),
+            _ => {
+                let name = self.syscall_name(h.nr as u64);
+                if name.is_empty() {
+                    return Err(DecodeError::UnknownSyscall(h.nr));
+                }
+                families::decode_syscall(kind, name, &rec)
+            }
+        };
+        let Some(detail) = detail else {
+            return Ok(None);
+        };
+        if !self.enabled[detail.kind().index()] {
+            return Ok(None);
+        }
+        let exe = match &detail {
+            EventDetail::Exec(e) => e.filename.clone(),
+            _ => String::new(),
+        };
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        Ok(Some(Event {
+            seq,
+            time_ns: (h.boot_ns as i64)
+                .saturating_add(self.boot_to_epoch_ns)
+                .max(0) as u64,
+            process: Process {
+                pid: h.pid,
+                tid: h.tid,
+                ppid: h.ppid,
+                uid: h.uid,
+                euid: h.euid,
+                gid: h.gid,
+                egid: h.egid,
+                comm: record::cstr(&h.comm),
+                exe,
+                container_id: None,
+            },
+            detail,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,289 @@
+//! Live tests of the spine families: exec, exit, fork, file-open, net-connect.
+//! Each performs the real syscall and asserts the decoded event.
+
+mod common;
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+
+use harrier_events::{EventDetail, EventKind, SocketAddress};
+
+use common::{me, sensor};
+
+#[test]
+fn exec_fork_exit_of_a_marked_child() {
+    let Some(mut s) = sensor(
+        "exec_fork_exit_of_a_marked_child",
+        &[EventKind::Exec, EventKind::Fork, EventKind::Exit],
+    ) else {
+        return;
+    };
+    let marker = format!("harrier-marker-{}", me());
+    let child = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg("exit 3")
+        .arg(&marker)
+        .env("LD_LIBRARY_PATH", "/opt/harrier-test")
+        .spawn()
+        .expect("spawn sh");
+    let pid = child.id();
+    let status = child.wait_with_output().expect("wait").status;
+    assert_eq!(status.code(), Some(3));
+
+    let fork = s.wait_for(
+        "fork",
+        |e| matches!(&e.detail, EventDetail::Fork(f) if f.child_pid == pid),
+    );
+    assert_eq!(fork.process.pid, me());
+    let exec = s.wait_for(
+        "exec",
+        |e| matches!(&e.detail, EventDetail::Exec(x) if x.args.contains(&marker)),
+    );
+    let EventDetail::Exec(x) = &exec.detail else {
+        unreachable!()
+    };
+    assert_eq!(exec.process.pid, pid);
+    assert_eq!(exec.process.ppid, me());
+    assert_eq!(exec.process.uid, 0);
+    assert_eq!(exec.process.euid, 0);
+    assert!(x.filename.ends_with("/sh"), "filename {}", x.filename);
+    assert_eq!(exec.process.exe, x.filename);
+    assert_eq!(x.args, vec!["/bin/sh", "-c", "exit 3", marker.as_str()]);
+    assert!(!x.args_truncated);
+    assert_eq!(
+        x.cwd,
+        std::env::current_dir().unwrap().to_string_lossy().as_ref()
+    );
+    assert_eq!(x.ld_library_path.as_deref(), Some("/opt/harrier-test"));
+    let meta = std::fs::metadata(&x.filename).expect("stat exe");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(x.inode, meta.ino());
+    assert_eq!(x.dev, meta.dev());
+    assert_eq!(x.file_mode, meta.mode());
+    assert_eq!(
+        x.mtime_ns,
+        meta.mtime() as u64 * 1_000_000_000 + meta.mtime_nsec() as u64
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    assert!(exec.time_ns <= now && now - exec.time_ns < 10_000_000_000);
+    assert!(exec.seq > 0);
+
+    let exit = s.wait_for("exit", |e| {
+        e.process.pid == pid && matches!(e.detail, EventDetail::Exit(_))
+    });
+    let EventDetail::Exit(x) = exit.detail else {
+        unreachable!()
+    };
+    assert_eq!((x.code, x.signal), (3, 0));
+    assert!(exit.seq > exec.seq);
+}
+
+#[test]
+fn exec_argv_is_bounded_and_marked_truncated() {
+    let Some(mut s) = sensor("exec_argv_is_bounded", &[EventKind::Exec]) else {
+        return;
+    };
+    let marker = format!("harrier-long-{}", me());
+    let long: Vec<String> = (0..400).map(|i| format!("argument-{i:04}")).collect();
+    let status = std::process::Command::new("/bin/true")
+        .arg(&marker)
+        .args(&long)
+        .status()
+        .expect("run true");
+    assert!(status.success());
+    let exec = s.wait_for(
+        "exec",
+        |e| matches!(&e.detail, EventDetail::Exec(x) if x.args.get(1) == Some(&marker)),
+    );
+    let EventDetail::Exec(x) = exec.detail else {
+        unreachable!()
+    };
+    assert!(x.args_truncated);
+    assert!(x.args.len() < 402);
+    assert_eq!(x.args[2], "argument-0000");
+}
+
+#[test]
+fn exec_as_another_user_reports_uid_and_euid() {
+    let Some(mut s) = sensor("exec_as_another_user", &[EventKind::Exec]) else {
+        return;
+    };
+    let marker = format!("harrier-uid-{}", me());
+    let status = std::process::Command::new("/bin/true")
+        .arg(&marker)
+        .uid(65534)
+        .gid(65534)
+        .status()
+        .expect("run true as nobody");
+    assert!(status.success());
+    let exec = s.wait_for(
+        "exec",
+        |e| matches!(&e.detail, EventDetail::Exec(x) if x.args.contains(&marker)),
+    );
+    assert_eq!(
+        (
+            exec.process.uid,
+            exec.process.euid,
+            exec.process.gid,
+            exec.process.egid
+        ),
+        (65534, 65534, 65534, 65534)
+    );
+}
+
+#[test]
+fn file_open_reports_path_flags_mode_and_result() {
+    let Some(mut s) = sensor("file_open", &[EventKind::FileOpen]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("opened.txt");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    f.write_all(b"x").unwrap();
+    use std::os::fd::AsRawFd;
+    let fd = f.as_raw_fd() as i64;
+    let want = path.to_string_lossy().into_owned();
+    let ev = s.wait_for(
+        "file-open",
+        |e| matches!(&e.detail, EventDetail::FileOpen(o) if o.path == want),
+    );
+    let EventDetail::FileOpen(o) = ev.detail else {
+        unreachable!()
+    };
+    assert_eq!(ev.process.pid, me());
+    assert_ne!(o.flags & libc::O_CREAT as u32, 0);
+    assert_ne!(o.flags & libc::O_WRONLY as u32, 0);
+    assert_eq!(o.mode, 0o666);
+    assert_eq!(o.result, fd);
+
+    // A failing open reports -ENOENT.
+    let missing = dir.path().join("missing");
+    assert!(std::fs::File::open(&missing).is_err());
+    let want = missing.to_string_lossy().into_owned();
+    let ev = s.wait_for(
+        "failed file-open",
+        |e| matches!(&e.detail, EventDetail::FileOpen(o) if o.path == want),
+    );
+    let EventDetail::FileOpen(o) = ev.detail else {
+        unreachable!()
+    };
+    assert_eq!(o.result, -(libc::ENOENT as i64));
+}
+
+#[test]
+fn relative_open_is_made_absolute() {
+    let Some(mut s) = sensor("relative_open", &[EventKind::FileOpen]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg("cat ./relative-target.txt 2>/dev/null; true")
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(child.success());
+    let want = dir
+        .path()
+        .join("relative-target.txt")
+        .to_string_lossy()
+        .into_owned();
+    s.wait_for(
+        "relative file-open",
+        |e| matches!(&e.detail, EventDetail::FileOpen(o) if o.path == want),
+    );
+}
+
+#[test]
+fn net_connect_reports_ipv4_ipv6_and_unix_addresses() {
+    let Some(mut s) = sensor("net_connect", &[EventKind::NetConnect]) else {
+        return;
+    };
+    let v4 = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port4 = v4.local_addr().unwrap().port();
+    let _c4 = TcpStream::connect(("127.0.0.1", port4)).unwrap();
+    let ev = s.wait_for("IPv4 connect", |e| {
+        matches!(&e.detail, EventDetail::NetConnect(n)
+            if n.address == SocketAddress::Ipv4(("127.0.0.1".into(), port4)))
+    });
+    let EventDetail::NetConnect(n) = ev.detail else {
+        unreachable!()
+    };
+    assert_eq!(n.result, 0);
+    assert_eq!(ev.process.pid, me());
+
+    if let Ok(v6) = TcpListener::bind("[::1]:0") {
+        let port6 = v6.local_addr().unwrap().port();
+        let _c6 = TcpStream::connect(("::1", port6)).unwrap();
+        s.wait_for("IPv6 connect", |e| {
+            matches!(&e.detail, EventDetail::NetConnect(n)
+                if n.address == SocketAddress::Ipv6(("::1".into(), port6)))
+        });
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("harrier.sock");
+    let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let _c = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    let want = sock.to_string_lossy().into_owned();
+    s.wait_for("unix connect", |e| {
+        matches!(&e.detail, EventDetail::NetConnect(n) if n.address == SocketAddress::Unix(want.clone()))
+    });
+
+    // A refused connection carries the errno.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    assert!(TcpStream::connect(("127.0.0.1", closed_port)).is_err());
+    let ev = s.wait_for("refused connect", |e| {
+        matches!(&e.detail, EventDetail::NetConnect(n)
+            if n.address == SocketAddress::Ipv4(("127.0.0.1".into(), closed_port)))
+    });
+    let EventDetail::NetConnect(n) = ev.detail else {
+        unreachable!()
+    };
+    assert_eq!(n.result, -(libc::ECONNREFUSED as i64));
+}
+
+#[test]
+fn disabled_kinds_are_not_emitted_and_stats_count() {
+    let Some(mut s) = sensor("disabled_kinds", &[EventKind::Exit]) else {
+        return;
+    };
+    let status = std::process::Command::new("/bin/true").status().unwrap();
+    assert!(status.success());
+    let mut out = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+    while std::time::Instant::now() < deadline {
+        s.sensor
+            .poll(&mut out, 1024, std::time::Duration::from_millis(50))
+            .unwrap();
+    }
+    assert!(out.iter().all(|e| matches!(e.detail, EventDetail::Exit(_))));
+    assert!(!out.is_empty());
+    let stats = s.sensor.stats();
+    assert_eq!(stats.received_of(EventKind::Exit), out.len() as u64);
+    assert_eq!(stats.received_of(EventKind::Exec), 0);
+    assert_eq!(stats.decode_errors, 0);
+    let seqs: Vec<u64> = out.iter().map(|e| e.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(seqs[0], 1);
+    let f = s.sensor.features();
+    assert!(f.attached.iter().any(|a| a == "raw_tp/sys_enter"));
+    eprintln!(
+        "sensor start-up: {} ms; fentry: {}; lsm: {}; tracefs: {}",
+        f.startup.as_millis(),
+        f.fentry,
+        f.lsm,
+        f.tracefs
+    );
+}

@@ -1,0 +1,280 @@
+//! Every syscall-based family, driven by the host's [`SyscallSpec`] table.
+//!
+//! `sys_enter` keeps the arguments of hooked, enabled syscalls; `sys_exit`
+//! builds the record (strings, addresses, fd details) with the result and emits it.
+//! Syscalls whose kind is off cost one array lookup.
+
+use aya_ebpf::{
+    helpers::{bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_user},
+    macros::raw_tracepoint,
+    programs::RawTracePointContext,
+};
+use harrier_sensor_common::{
+    BLOB_MAX, MAX_SYSCALLS, NO_ARG, NO_BASE, NO_KIND, PAYLOAD_MAX, REC_HAS_RESULT, SOCKADDR_MAX,
+    STR_MAX, SyscallSpec, addr_mode, fd_mode, filter, tag,
+};
+
+use crate::{
+    kernel::{
+        Offsets, current_task, fd_file, fd_info, file_mode, fill_header, is_regular, offsets,
+        read_ptr,
+    },
+    maps::{SPECS, STASH, Stash, WRITTEN, emit, enabled, excluded, scratch},
+    writer::Writer,
+};
+
+/// x86_64 `struct pt_regs` offset of r10, the first of the argument registers in memory order.
+const ARG_REGS_BASE: u64 = 56;
+/// x86_64 `struct pt_regs` offset of `orig_ax` (the syscall number).
+const ORIG_AX: usize = 120;
+/// `AT_FDCWD` as the kernel sees it in a register.
+const AT_FDCWD: i32 = -100;
+/// `PROT_EXEC`.
+const PROT_EXEC: u64 = 4;
+
+#[inline(always)]
+fn spec_for(nr: u64) -> Option<&'static SyscallSpec> {
+    if nr >= MAX_SYSCALLS as u64 {
+        return None;
+    }
+    let spec = SPECS.get(nr as u32)?;
+    if spec.kind == NO_KIND {
+        return None;
+    }
+    if enabled(spec.kind) || (spec.kind2 != NO_KIND && enabled(spec.kind2)) {
+        Some(spec)
+    } else {
+        None
+    }
+}
+
+/// Argument `idx` (0 when out of range). A match, because the verifier refuses
+/// variable-offset reads from the stack.
+#[inline(always)]
+pub fn arg(args: &[u64; 6], idx: u8) -> u64 {
+    match idx {
+        0 => args[0],
+        1 => args[1],
+        2 => args[2],
+        3 => args[3],
+        4 => args[4],
+        5 => args[5],
+        _ => 0,
+    }
+}
+
+/// sys_enter(struct pt_regs *regs, long id)
+#[raw_tracepoint(tracepoint = "sys_enter")]
+pub fn sys_enter(ctx: RawTracePointContext) -> u32 {
+    let nr: u64 = ctx.arg(1);
+    let Some(spec) = spec_for(nr) else { return 0 };
+    if excluded() {
+        return 0;
+    }
+    let regs: u64 = ctx.arg(0);
+    // pt_regs from r10 (@56) to di (@112): r10 r9 r8 ax cx dx si di.
+    let regs: [u64; 8] =
+        unsafe { bpf_probe_read_kernel((regs + ARG_REGS_BASE) as *const [u64; 8]) }
+            .unwrap_or([0; 8]);
+    let args = [regs[7], regs[6], regs[5], regs[0], regs[2], regs[1]];
+    match spec.filter {
+        filter::STD_FD if arg(&args, spec.filter_arg) > 2 => return 0,
+        filter::PROT_EXEC => {
+            if arg(&args, spec.filter_arg) & PROT_EXEC == 0 {
+                return 0;
+            }
+            if spec.fd_arg != NO_ARG && (arg(&args, spec.fd_arg) as i32) < 0 {
+                return 0;
+            }
+        }
+        _ => {}
+    }
+    let stash = Stash { nr, args };
+    let _ = STASH.insert(bpf_get_current_pid_tgid(), stash, 0);
+    0
+}
+
+/// sys_exit(struct pt_regs *regs, long ret)
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn sys_exit(ctx: RawTracePointContext) -> u32 {
+    let regs: u64 = ctx.arg(0);
+    let nr =
+        unsafe { bpf_probe_read_kernel((regs + ORIG_AX as u64) as *const u64) }.unwrap_or(u64::MAX);
+    let Some(spec) = spec_for(nr) else { return 0 };
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let Some(stash) = STASH.get_ptr(pid_tgid) else {
+        return 0;
+    };
+    let stash = unsafe { *stash };
+    let _ = STASH.remove(pid_tgid);
+    if stash.nr != nr || spec.filter == filter::STASH_ONLY {
+        return 0;
+    }
+    let ret: i64 = ctx.arg(1);
+    let o = offsets();
+    let args = stash.args;
+
+    let fd_file_ptr = if spec.fd_arg != NO_ARG {
+        fd_file(o, arg(&args, spec.fd_arg))
+    } else {
+        0
+    };
+    if spec.filter == filter::FIRST_WRITE
+        && !first_write(o, pid_tgid, &args, spec, ret, fd_file_ptr)
+    {
+        return 0;
+    }
+    if spec.filter == filter::DNS && !is_dns(o, &args, spec, fd_file_ptr) {
+        return 0;
+    }
+
+    let Some(buf) = scratch() else { return 0 };
+    let mut w = Writer::new(buf);
+    let h = w.header();
+    fill_header(h, o, spec.kind);
+    h.flags = REC_HAS_RESULT;
+    h.nr = nr as u16;
+    h.ret = ret;
+    h.args = args;
+
+    put_strings(&mut w, o, &args, spec);
+    put_address(&mut w, &args, spec);
+    if spec.payload_arg != NO_ARG {
+        let len = arg(&args, spec.payload_arg.wrapping_add(1));
+        w.put_bytes::<PAYLOAD_MAX>(tag::PAYLOAD, arg(&args, spec.payload_arg), len, true);
+    }
+    if fd_file_ptr != 0 {
+        if spec.fd_mode & fd_mode::INFO != 0 {
+            w.put(tag::FD_INFO, &fd_info(o, fd_file_ptr));
+        }
+        if spec.fd_mode & fd_mode::PATH != 0 {
+            put_file_path(&mut w, o, tag::FD_PATH, fd_file_ptr);
+        }
+    }
+    if spec.blob_arg != NO_ARG {
+        let len = spec.blob_len as u64;
+        w.put_bytes::<BLOB_MAX>(tag::BLOB, arg(&args, spec.blob_arg), len, true);
+    }
+    let (ptr, len) = w.finish();
+    emit(ptr, len, spec.kind);
+    0
+}
+
+/// First successful write to a regular file per (process, fd, file)?
+#[inline(always)]
+fn first_write(
+    o: &Offsets,
+    pid_tgid: u64,
+    args: &[u64; 6],
+    spec: &SyscallSpec,
+    ret: i64,
+    file: u64,
+) -> bool {
+    if ret <= 0 || file == 0 || !is_regular(file_mode(o, file)) {
+        return false;
+    }
+    let fd = arg(args, spec.fd_arg) & 0xffff_ffff;
+    let key = (pid_tgid & 0xffff_ffff_0000_0000) | fd;
+    if let Some(seen) = WRITTEN.get_ptr(key)
+        && unsafe { *seen } == file
+    {
+        return false;
+    }
+    let _ = WRITTEN.insert(key, file, 0);
+    true
+}
+
+/// Is the destination port 53 (sockaddr argument, or the connected peer)?
+#[inline(always)]
+fn is_dns(o: &Offsets, args: &[u64; 6], spec: &SyscallSpec, file: u64) -> bool {
+    let mut addr = arg(args, spec.addr_arg);
+    if spec.addr_mode == addr_mode::MSGHDR && addr != 0 {
+        addr = unsafe { bpf_probe_read_user(addr as *const u64) }.unwrap_or(0);
+    }
+    if addr != 0 {
+        let head = unsafe { bpf_probe_read_user(addr as *const [u8; 4]) }.unwrap_or([0; 4]);
+        let family = u16::from_ne_bytes([head[0], head[1]]);
+        if family == 2 || family == 10 {
+            return u16::from_be_bytes([head[2], head[3]]) == 53;
+        }
+    }
+    file != 0 && fd_info(o, file).dport == 53
+}
+
+/// String arguments, each with the base directory when it is relative.
+#[inline(always)]
+fn put_strings(w: &mut Writer, o: &Offsets, args: &[u64; 6], spec: &SyscallSpec) {
+    for i in 0..3usize {
+        let idx = spec.str_args[i];
+        if idx == NO_ARG {
+            continue;
+        }
+        let dirfd = spec.dirfd_args[i];
+        let Some(at) = w.put_str::<STR_MAX>(tag::STR0 + i as u8, arg(args, idx), true) else {
+            continue;
+        };
+        if dirfd == NO_BASE || w.byte_at(at) == b'/' {
+            continue;
+        }
+        let base_tag = tag::BASE0 + i as u8;
+        if dirfd == NO_ARG || arg(args, dirfd) as i32 == AT_FDCWD {
+            let fs = read_ptr(current_task() + o.task_fs as u64);
+            let pwd = fs + o.fs_pwd as u64;
+            w.put_dpath(
+                base_tag,
+                o,
+                read_ptr(pwd + o.path_dentry as u64),
+                read_ptr(pwd + o.path_mnt as u64),
+            );
+        } else {
+            let file = fd_file(o, arg(args, dirfd));
+            if file != 0 {
+                put_file_path(w, o, base_tag, file);
+            }
+        }
+    }
+}
+
+/// The path of an open file.
+#[inline(always)]
+fn put_file_path(w: &mut Writer, o: &Offsets, tag: u8, file: u64) {
+    let path = file + o.file_path as u64;
+    w.put_dpath(
+        tag,
+        o,
+        read_ptr(path + o.path_dentry as u64),
+        read_ptr(path + o.path_mnt as u64),
+    );
+}
+
+/// The socket address argument (and, for sendmsg, the first iovec as payload).
+#[inline(always)]
+fn put_address(w: &mut Writer, args: &[u64; 6], spec: &SyscallSpec) {
+    match spec.addr_mode {
+        addr_mode::PTR_LEN => {
+            let len = arg(args, spec.addr_len_arg) & 0xffff_ffff;
+            w.put_bytes::<SOCKADDR_MAX>(tag::SOCKADDR, arg(args, spec.addr_arg), len, true);
+        }
+        addr_mode::PTR_LEN_PTR => {
+            let len_ptr = arg(args, spec.addr_len_arg);
+            if len_ptr == 0 {
+                return;
+            }
+            let len = unsafe { bpf_probe_read_user(len_ptr as *const u32) }.unwrap_or(0);
+            w.put_bytes::<SOCKADDR_MAX>(tag::SOCKADDR, arg(args, spec.addr_arg), len as u64, true);
+        }
+        addr_mode::MSGHDR => {
+            let msg = arg(args, spec.addr_arg);
+            if msg == 0 {
+                return;
+            }
+            // struct msghdr: msg_name @0, msg_namelen @8, msg_iov @16.
+            let head = unsafe { bpf_probe_read_user(msg as *const [u64; 3]) }.unwrap_or([0; 3]);
+            w.put_bytes::<SOCKADDR_MAX>(tag::SOCKADDR, head[0], head[1] & 0xffff_ffff, true);
+            // struct iovec: iov_base @0, iov_len @8.
+            let iov = unsafe { bpf_probe_read_user(head[2] as *const [u64; 2]) }.unwrap_or([0; 2]);
+            w.put_bytes::<PAYLOAD_MAX>(tag::PAYLOAD, iov[0], iov[1], true);
+        }
+        _ => {}
+    }
+}
