@@ -100,3 +100,137 @@ pub struct EventRef {
     /// The event's time, nanoseconds since the Unix epoch.
     pub time_ns: u64,
 }
+
+impl ProcessContext {
+    /// Builds the context from the host's process table: the process and its
+    /// ancestors (nearest first), as `host.process`/`host.ancestry` return
+    /// them.
+    pub fn from_info(
+        info: &harrier_events::ProcessInfo,
+        ancestry: &[harrier_events::ProcessInfo],
+    ) -> Self {
+        Self {
+            pid: info.pid,
+            ppid: info.ppid,
+            exe: info.exe.clone(),
+            cmdline: info.cmdline.clone(),
+            uid: info.uid,
+            euid: info.euid,
+            user_name: info.user_name.clone(),
+            exe_sha256: info.exe_sha256.clone(),
+            cwd: info.cwd.clone(),
+            ancestry: ancestry
+                .iter()
+                .map(|a| AncestorSummary {
+                    pid: a.pid,
+                    exe: a.exe.clone(),
+                    cmdline: a.cmdline.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Builds a minimal context from an event's process, for when the
+    /// process table no longer knows the pid (command line = `comm`).
+    pub fn from_event_process(process: &harrier_events::Process) -> Self {
+        Self {
+            pid: process.pid,
+            ppid: process.ppid,
+            exe: process.exe.clone(),
+            cmdline: process.comm.clone(),
+            uid: process.uid,
+            euid: process.euid,
+            ..Self::default()
+        }
+    }
+}
+
+impl ContainerContext {
+    /// The container of a process-table entry, if it runs in one.
+    pub fn from_info(info: &harrier_events::ProcessInfo) -> Option<Self> {
+        info.container_id.as_ref().map(|id| Self {
+            id: id.clone(),
+            pod_uid: info.pod_uid.clone(),
+        })
+    }
+}
+
+impl EventRef {
+    /// A reference to an event.
+    pub fn from_event(event: &harrier_events::Event) -> Self {
+        Self {
+            seq: event.seq,
+            kind: event.detail.kind().name().to_string(),
+            time_ns: event.time_ns,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harrier_events::{Event, EventDetail, ExitEvent, Process, ProcessInfo};
+
+    fn info(pid: u32, exe: &str, container: Option<&str>) -> ProcessInfo {
+        ProcessInfo {
+            pid,
+            ppid: pid - 1,
+            uid: 0,
+            euid: 0,
+            exe: exe.into(),
+            cmdline: format!("{exe} -x"),
+            start_time_ns: 0,
+            container_id: container.map(str::to_string),
+            pod_uid: container.map(|_| "pod".to_string()),
+            cwd: "/".into(),
+            user_name: Some("root".into()),
+            exe_sha256: None,
+        }
+    }
+
+    #[test]
+    fn contexts_come_from_the_process_table() {
+        let me = info(10, "/bin/sh", Some("c1"));
+        let parents = [info(9, "/usr/sbin/sshd", None)];
+        let process = ProcessContext::from_info(&me, &parents);
+        assert_eq!(process.pid, 10);
+        assert_eq!(process.cmdline, "/bin/sh -x");
+        assert_eq!(process.user_name.as_deref(), Some("root"));
+        assert_eq!(process.ancestry[0].exe, "/usr/sbin/sshd");
+        let container = ContainerContext::from_info(&me).unwrap();
+        assert_eq!(
+            (container.id.as_str(), container.pod_uid.as_deref()),
+            ("c1", Some("pod"))
+        );
+        assert!(ContainerContext::from_info(&parents[0]).is_none());
+    }
+
+    #[test]
+    fn event_refs_and_fallback_process() {
+        let process = Process {
+            pid: 5,
+            tid: 5,
+            ppid: 4,
+            uid: 1,
+            euid: 1,
+            gid: 1,
+            egid: 1,
+            comm: "sh".into(),
+            exe: "/bin/sh".into(),
+            container_id: None,
+        };
+        let event = Event {
+            seq: 42,
+            time_ns: 7,
+            process: process.clone(),
+            detail: EventDetail::Exit(ExitEvent { code: 0, signal: 0 }),
+        };
+        let reference = EventRef::from_event(&event);
+        assert_eq!(
+            (reference.seq, reference.kind.as_str(), reference.time_ns),
+            (42, "exit", 7)
+        );
+        let context = ProcessContext::from_event_process(&process);
+        assert_eq!((context.pid, context.cmdline.as_str()), (5, "sh"));
+    }
+}
