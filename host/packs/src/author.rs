@@ -54,6 +54,9 @@ pub struct BuildOutcome {
     pub discovered: Vec<String>,
     /// Whether an existing `pack.sig` was deleted because the manifest changed.
     pub removed_signature: bool,
+    /// Files in the directory the manifest does not list: `verify` refuses the pack until they
+    /// are removed (or, for components, listed).
+    pub unlisted: Vec<String>,
 }
 
 /// Computes digests of the listed (or, if none are listed, found) `.wasm` files and of the
@@ -162,6 +165,7 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutcome, PackError>
     let text = manifest.to_toml().map_err(manifest_err)?;
     write_atomic(&dir.join(MANIFEST_FILE), text.as_bytes())?;
     Ok(BuildOutcome {
+        unlisted: unlisted_files(&manifest, &files),
         manifest,
         discovered,
         removed_signature,

@@ -80,6 +80,7 @@ pub enum PackCommand {
     Verify {
         /// The pack.
         pack: PathBuf,
+        /// Trust store and limits.
         #[command(flatten)]
         trust: TrustArgs,
     },
@@ -95,6 +96,7 @@ pub enum PackCommand {
         /// The install store.
         #[arg(long, value_name = "DIR", default_value = DEFAULT_PACKS_DIR)]
         packs_dir: PathBuf,
+        /// Trust store and limits.
         #[command(flatten)]
         trust: TrustArgs,
     },
@@ -187,6 +189,11 @@ pub fn run(cmd: PackCommand, host_wit_version: &str) -> anyhow::Result<()> {
             );
             for name in &outcome.discovered {
                 println!("  added plugin {name} (found its .wasm file)");
+            }
+            for file in &outcome.unlisted {
+                println!(
+                    "  warning: {file} is not listed in pack.toml; verify refuses the pack until it is removed"
+                );
             }
             if outcome.removed_signature {
                 println!("  removed pack.sig: the manifest changed, sign it again");

@@ -9,6 +9,8 @@
 //! This crate does not depend on the plugin runtime: the host's WIT version is a parameter
 //! ([`VerifyOptions::new`]).
 
+#![deny(missing_docs)]
+
 pub mod author;
 pub mod canonical;
 pub mod cli;

@@ -107,3 +107,20 @@ fn cli_verify_with_a_missing_trust_store_fails_clearly() {
         "{text}"
     );
 }
+
+#[test]
+fn verify_help_lists_the_trust_flags() {
+    let err = match Harrier::try_parse_from(["harrier", "verify", "--help"]) {
+        Err(e) => e,
+        Ok(_) => panic!("--help must stop parsing"),
+    };
+    let help = err.render().to_string();
+    for flag in [
+        "--trust <DIR>",
+        "--allow-unsigned",
+        "--max-entry-bytes",
+        "/etc/harrier/trust",
+    ] {
+        assert!(help.contains(flag), "{help}");
+    }
+}

@@ -51,6 +51,7 @@ fn round_trip_keygen_build_sign_verify_install_list_remove() {
         vec!["dns-tunnel".to_string(), "reverse-shell".to_string()]
     );
     assert_eq!(built.manifest.fixtures.len(), 1);
+    assert!(built.unlisted.is_empty(), "{:?}", built.unlisted);
 
     let secret = SecretKey::load(&key.secret_path).unwrap();
     assert_eq!(sign(&src, &secret).unwrap(), key.key_id);
@@ -218,6 +219,11 @@ fn build_removes_a_stale_signature_and_sign_refuses_stale_digests() {
     // Rebuilding an unchanged pack keeps the signature.
     let same = build(&w.pack, &build_opts()).unwrap();
     assert!(!same.removed_signature);
+    // A component the manifest does not list is reported (the manifest lists plugins already).
+    fs::write(w.pack.join("plugins/stray.wasm"), wasm_bytes(1)).unwrap();
+    let stray = build(&w.pack, &build_opts()).unwrap();
+    assert_eq!(stray.unlisted, vec!["plugins/stray.wasm".to_string()]);
+    fs::remove_file(w.pack.join("plugins/stray.wasm")).unwrap();
     verify(&w.pack, &w.trust(), &opts()).unwrap();
 
     fs::write(w.pack.join("plugins/beta.wasm"), wasm_bytes(42)).unwrap();
