@@ -1,0 +1,489 @@
+//! Harrier detector `commands`: what command lines say.
+//!
+//! One pass over each execution's program name and arguments:
+//!
+//! - `Execution:Runtime/SuspiciousTool`: offensive tools (scanners, crackers,
+//!   exploitation frameworks, tunnels, container-escape kits), by name.
+//! - `Execution:Runtime/SuspiciousCommand`: download-and-execute pipelines
+//!   (`curl ... | sh`), decoded payloads piped to a shell, interpreter
+//!   one-liners opening sockets.
+//! - `Discovery:Runtime/SuspiciousCommand`: SUID/capability hunting, cloud
+//!   metadata probing, credential-store enumeration.
+//! - `Persistence:Runtime/SuspiciousCommand`: SSH key planting, root-level
+//!   accounts, `ld.so.preload`, shell start-up file tampering.
+//! - `DefenseEvasion:Runtime/SuspiciousCommand`: disabling SELinux/AppArmor,
+//!   firewalls or audit, history suppression, timestomping, immutable bits.
+//!
+//! Rules are (finding type, name, all-of substrings) over the command line,
+//! matched case-insensitively without allocating.
+
+use harrier_sdk::matching::{basename, contains_ignore_case};
+use harrier_sdk::{
+    Detector, Event, EventDetail, EventKind, ExecEvent, Finding, FindingBuilder, FindingSpec,
+    Metadata, Policy, config, finding, testing,
+};
+use serde::Deserialize;
+
+/// An offensive tool ran.
+pub const TOOL: FindingSpec = FindingSpec {
+    finding_type: "Execution:Runtime/SuspiciousTool",
+    severity: 6.0,
+    title: "Suspicious tool executed",
+    description: "An offensive security tool (scanner, password cracker, exploitation framework, tunnel, container-escape kit) was executed.",
+    mitre: "T1588.002",
+};
+/// A download-and-execute or payload-decoding command ran.
+pub const EXEC_CMD: FindingSpec = FindingSpec {
+    finding_type: "Execution:Runtime/SuspiciousCommand",
+    severity: 7.0,
+    title: "Suspicious command executed",
+    description: "A command downloads and runs code in one step, decodes a payload into a shell, or opens a socket from an interpreter one-liner.",
+    mitre: "T1059.004",
+};
+/// A discovery command ran.
+pub const DISCOVERY_CMD: FindingSpec = FindingSpec {
+    finding_type: "Discovery:Runtime/SuspiciousCommand",
+    severity: 5.0,
+    title: "Suspicious discovery command executed",
+    description: "A command hunts for SUID binaries or capabilities, probes the cloud metadata service or enumerates credential stores.",
+    mitre: "T1083",
+};
+/// A persistence command ran.
+pub const PERSISTENCE_CMD: FindingSpec = FindingSpec {
+    finding_type: "Persistence:Runtime/SuspiciousCommand",
+    severity: 7.0,
+    title: "Suspicious persistence command executed",
+    description: "A command plants SSH keys, creates root-equivalent accounts, writes ld.so.preload or tampers with shell start-up files.",
+    mitre: "T1098.004",
+};
+/// A defense-evasion command ran.
+pub const EVASION_CMD: FindingSpec = FindingSpec {
+    finding_type: "DefenseEvasion:Runtime/SuspiciousCommand",
+    severity: 6.0,
+    title: "Suspicious defense-evasion command executed",
+    description: "A command disables SELinux, AppArmor, the firewall or auditing, suppresses shell history, timestomps files or sets immutable bits.",
+    mitre: "T1562.001",
+};
+
+/// Every finding type of this detector.
+pub const SPECS: [FindingSpec; 5] = [TOOL, EXEC_CMD, DISCOVERY_CMD, PERSISTENCE_CMD, EVASION_CMD];
+
+/// Offensive tools by program name, with their category.
+pub const TOOLS: &[(&str, &str)] = &[
+    ("nmap", "network scanner"),
+    ("masscan", "network scanner"),
+    ("zmap", "network scanner"),
+    ("rustscan", "network scanner"),
+    ("nikto", "web scanner"),
+    ("sqlmap", "web exploitation"),
+    ("gobuster", "web scanner"),
+    ("dirb", "web scanner"),
+    ("ffuf", "web scanner"),
+    ("wpscan", "web scanner"),
+    ("hydra", "password cracker"),
+    ("medusa", "password cracker"),
+    ("john", "password cracker"),
+    ("hashcat", "password cracker"),
+    ("ncrack", "password cracker"),
+    ("msfconsole", "exploitation framework"),
+    ("msfvenom", "exploitation framework"),
+    ("meterpreter", "exploitation framework"),
+    ("sliver-client", "exploitation framework"),
+    ("mimipenguin", "credential dumper"),
+    ("lazagne", "credential dumper"),
+    ("linpeas.sh", "privilege escalation scanner"),
+    ("linpeas", "privilege escalation scanner"),
+    ("linenum.sh", "privilege escalation scanner"),
+    ("pspy", "process snooper"),
+    ("pspy64", "process snooper"),
+    ("chisel", "tunnel"),
+    ("frpc", "tunnel"),
+    ("ngrok", "tunnel"),
+    ("iodine", "dns tunnel"),
+    ("dnscat", "dns tunnel"),
+    ("ligolo", "tunnel"),
+    ("kube-hunter", "kubernetes attack tool"),
+    ("peirates", "kubernetes attack tool"),
+    ("deepce.sh", "container escape kit"),
+    ("cdk", "container escape kit"),
+    ("amicontained", "container discovery"),
+    ("botb", "container escape kit"),
+    ("responder", "credential capture"),
+    ("impacket-secretsdump", "credential dumper"),
+];
+
+/// (finding spec, rule name, substrings that must all appear in the command line).
+type Rule = (&'static FindingSpec, &'static str, &'static [&'static str]);
+
+/// The command-line rules.
+pub const RULES: &[Rule] = &[
+    (&EXEC_CMD, "curl piped to shell", &["curl ", "| sh"]),
+    (&EXEC_CMD, "curl piped to shell", &["curl ", "|sh"]),
+    (&EXEC_CMD, "curl piped to shell", &["curl ", "| bash"]),
+    (&EXEC_CMD, "curl piped to shell", &["curl ", "|bash"]),
+    (&EXEC_CMD, "wget piped to shell", &["wget ", "| sh"]),
+    (&EXEC_CMD, "wget piped to shell", &["wget ", "|sh"]),
+    (&EXEC_CMD, "wget piped to shell", &["wget ", "| bash"]),
+    (&EXEC_CMD, "wget piped to shell", &["wget ", "|bash"]),
+    (
+        &EXEC_CMD,
+        "shell over command substitution download",
+        &["sh -c \"$(curl"],
+    ),
+    (
+        &EXEC_CMD,
+        "shell over command substitution download",
+        &["sh -c \"$(wget"],
+    ),
+    (&EXEC_CMD, "base64 payload to shell", &["base64 -d", "| sh"]),
+    (
+        &EXEC_CMD,
+        "base64 payload to shell",
+        &["base64 -d", "| bash"],
+    ),
+    (
+        &EXEC_CMD,
+        "base64 payload to shell",
+        &["base64 --decode", "| bash"],
+    ),
+    (
+        &EXEC_CMD,
+        "python socket one-liner",
+        &["python", "import socket", "connect("],
+    ),
+    (
+        &EXEC_CMD,
+        "perl socket one-liner",
+        &["perl", "use socket", "connect("],
+    ),
+    (&EXEC_CMD, "php socket one-liner", &["php", "fsockopen("]),
+    (&EXEC_CMD, "ruby socket one-liner", &["ruby", "tcpsocket"]),
+    (
+        &DISCOVERY_CMD,
+        "SUID binary search",
+        &["find ", "-perm -4000"],
+    ),
+    (
+        &DISCOVERY_CMD,
+        "SUID binary search",
+        &["find ", "-perm -u=s"],
+    ),
+    (
+        &DISCOVERY_CMD,
+        "SUID binary search",
+        &["find ", "-perm /4000"],
+    ),
+    (
+        &DISCOVERY_CMD,
+        "SGID binary search",
+        &["find ", "-perm -2000"],
+    ),
+    (&DISCOVERY_CMD, "capability search", &["getcap -r /"]),
+    (&DISCOVERY_CMD, "cloud metadata probe", &["169.254.169.254"]),
+    (
+        &DISCOVERY_CMD,
+        "cloud metadata probe",
+        &["metadata.google.internal"],
+    ),
+    (
+        &DISCOVERY_CMD,
+        "process environment harvesting",
+        &["/proc/", "/environ"],
+    ),
+    (
+        &DISCOVERY_CMD,
+        "kubernetes permission probe",
+        &["kubectl", "auth can-i"],
+    ),
+    (
+        &DISCOVERY_CMD,
+        "docker socket probe",
+        &["docker.sock", "/containers/json"],
+    ),
+    (
+        &PERSISTENCE_CMD,
+        "SSH key planted",
+        &[">> ", "authorized_keys"],
+    ),
+    (
+        &PERSISTENCE_CMD,
+        "SSH key planted",
+        &[">>", "authorized_keys"],
+    ),
+    (
+        &PERSISTENCE_CMD,
+        "SSH key planted",
+        &["tee -a", "authorized_keys"],
+    ),
+    (
+        &PERSISTENCE_CMD,
+        "root-equivalent account",
+        &["useradd", "-o -u 0"],
+    ),
+    (
+        &PERSISTENCE_CMD,
+        "root-equivalent account",
+        &["usermod", "-o -u 0"],
+    ),
+    (
+        &PERSISTENCE_CMD,
+        "account written to passwd",
+        &["echo ", ">> /etc/passwd"],
+    ),
+    (&PERSISTENCE_CMD, "preload hijack", &["/etc/ld.so.preload"]),
+    (
+        &PERSISTENCE_CMD,
+        "shell start-up tampering",
+        &["echo ", ">> /etc/profile"],
+    ),
+    (
+        &PERSISTENCE_CMD,
+        "shell start-up tampering",
+        &["echo ", ".bashrc"],
+    ),
+    (&EVASION_CMD, "SELinux disabled", &["setenforce 0"]),
+    (&EVASION_CMD, "AppArmor disabled", &["aa-teardown"]),
+    (
+        &EVASION_CMD,
+        "AppArmor disabled",
+        &["systemctl", "stop apparmor"],
+    ),
+    (
+        &EVASION_CMD,
+        "audit disabled",
+        &["systemctl", "stop auditd"],
+    ),
+    (&EVASION_CMD, "audit disabled", &["auditctl -e 0"]),
+    (&EVASION_CMD, "audit disabled", &["auditctl -d"]),
+    (
+        &EVASION_CMD,
+        "security agent stopped",
+        &["systemctl", "stop falco"],
+    ),
+    (&EVASION_CMD, "firewall flushed", &["iptables -f"]),
+    (&EVASION_CMD, "firewall flushed", &["iptables --flush"]),
+    (&EVASION_CMD, "firewall disabled", &["ufw disable"]),
+    (&EVASION_CMD, "history suppressed", &["unset histfile"]),
+    (&EVASION_CMD, "history suppressed", &["histfile=/dev/null"]),
+    (&EVASION_CMD, "history suppressed", &["history -c"]),
+    (&EVASION_CMD, "timestomping", &["touch ", "-r "]),
+    (&EVASION_CMD, "timestomping", &["touch ", "--reference"]),
+    (&EVASION_CMD, "immutable bit", &["chattr ", "+i"]),
+    (&EVASION_CMD, "kernel log wiped", &["dmesg -c"]),
+    (&EVASION_CMD, "kernel log wiped", &["dmesg --clear"]),
+];
+
+/// The detector's own configuration keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Own {
+    /// More tool names (category "configured").
+    extra_tools: Vec<String>,
+    /// Tool names not to report (e.g. `nmap` on a scanner host).
+    allowed_tools: Vec<String>,
+}
+
+/// The commands detector.
+pub struct Commands {
+    policy: Policy,
+    own: Own,
+    /// Reused buffer for the joined command line.
+    line: String,
+}
+
+impl Commands {
+    fn tool(&self, exec: &ExecEvent) -> Option<(String, &'static str)> {
+        let names = [
+            basename(&exec.filename),
+            exec.args.first().map(|a| basename(a)).unwrap_or(""),
+        ];
+        for name in names {
+            if name.is_empty()
+                || self
+                    .own
+                    .allowed_tools
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(name))
+            {
+                continue;
+            }
+            if let Some((_, cat)) = TOOLS.iter().find(|(t, _)| t.eq_ignore_ascii_case(name)) {
+                return Some((name.to_string(), cat));
+            }
+            if self
+                .own
+                .extra_tools
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(name))
+            {
+                return Some((name.to_string(), "configured"));
+            }
+        }
+        None
+    }
+
+    fn emit(&self, b: FindingBuilder, spec: &FindingSpec, event: &Event, out: &mut Vec<Finding>) {
+        if self.policy.permits(spec.finding_type, &event.process, None) {
+            out.push(b.build());
+        }
+    }
+}
+
+impl Detector for Commands {
+    fn metadata() -> Metadata {
+        finding::metadata(
+            "commands",
+            env!("CARGO_PKG_VERSION"),
+            "Offensive tools by name and suspicious command lines (execution, discovery, persistence, defense evasion).",
+            &[EventKind::Exec],
+            &SPECS,
+        )
+    }
+
+    fn new(config_json: &str) -> Result<Self, String> {
+        let (policy, own): (Policy, Own) = config::parse(config_json)?;
+        Ok(Self {
+            policy,
+            own,
+            line: String::new(),
+        })
+    }
+
+    fn on_event(&mut self, event: &Event, out: &mut Vec<Finding>) {
+        let EventDetail::Exec(exec) = &event.detail else {
+            return;
+        };
+        if let Some((name, category)) = self.tool(exec) {
+            let b = FindingBuilder::new(&TOOL, event)
+                .title(format!("Suspicious tool executed: {name}"))
+                .evidence("tool_name", &name)
+                .evidence("tool_category", category)
+                .evidence("cmdline", exec.args.join(" "));
+            self.emit(b, &TOOL, event, out);
+        }
+        self.line.clear();
+        for (i, a) in exec.args.iter().enumerate() {
+            if i > 0 {
+                self.line.push(' ');
+            }
+            self.line.push_str(a);
+        }
+        // One finding per type per execution: the first rule that matches.
+        let mut seen: [bool; 5] = [false; 5];
+        for (spec, name, needles) in RULES {
+            let slot = SPECS
+                .iter()
+                .position(|s| s.finding_type == spec.finding_type)
+                .unwrap_or(0);
+            if seen[slot] || !needles.iter().all(|n| contains_ignore_case(&self.line, n)) {
+                continue;
+            }
+            seen[slot] = true;
+            let b = FindingBuilder::new(spec, event)
+                .evidence("rule", name)
+                .evidence("command_line_example", &self.line);
+            self.emit(b, spec, event, out);
+        }
+    }
+
+    fn self_test() -> Result<(), String> {
+        finding::validate_specs(&SPECS)?;
+        testing::self_test::<Self>(
+            "{}",
+            include_str!("../../../fixtures/commands/detect.jsonl"),
+            |_| {},
+            &[
+                TOOL.finding_type,
+                EXEC_CMD.finding_type,
+                DISCOVERY_CMD.finding_type,
+                PERSISTENCE_CMD.finding_type,
+                EVASION_CMD.finding_type,
+                EVASION_CMD.finding_type,
+            ],
+        )
+    }
+}
+
+harrier_sdk::export_detector!(Commands);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harrier_sdk::testing::{Harness, medium_or_worse, types};
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/");
+
+    fn run(config: &str, fixture: &str) -> Vec<Finding> {
+        let mut h = Harness::<Commands>::new(config).unwrap();
+        h.run_fixture(format!("{FIXTURES}{fixture}")).unwrap()
+    }
+
+    #[test]
+    fn detects_every_type() {
+        let f = run("{}", "commands/detect.jsonl");
+        let pids: Vec<(u32, &str)> = f.iter().map(|f| (f.pid, f.finding_type.as_str())).collect();
+        assert_eq!(
+            pids,
+            vec![
+                (901, TOOL.finding_type),
+                (902, EXEC_CMD.finding_type),
+                (903, DISCOVERY_CMD.finding_type),
+                (904, PERSISTENCE_CMD.finding_type),
+                (905, EVASION_CMD.finding_type),
+                (906, EVASION_CMD.finding_type),
+            ]
+        );
+        assert!(f[0].title.ends_with("nmap"));
+    }
+
+    #[test]
+    fn every_rule_type_is_declared() {
+        for (spec, name, needles) in RULES {
+            assert!(
+                SPECS.iter().any(|s| s.finding_type == spec.finding_type),
+                "{name}"
+            );
+            assert!(
+                needles.iter().all(|n| *n == n.to_ascii_lowercase()),
+                "{name}: needles are lower-case"
+            );
+        }
+    }
+
+    #[test]
+    fn configuration_cuts_noise() {
+        let f = run(
+            r#"{"allowed_tools":["nmap"],"disabled_types":["DefenseEvasion:Runtime/SuspiciousCommand"]}"#,
+            "commands/detect.jsonl",
+        );
+        assert_eq!(types(&f).len(), 3, "{f:#?}");
+        let f = run(r#"{"extra_tools":["ls"]}"#, "benign.jsonl");
+        assert_eq!(
+            f.iter()
+                .filter(|f| f.finding_type == TOOL.finding_type)
+                .count(),
+            1
+        );
+        assert!(
+            Commands::new(r#"{"extra_tool":[]}"#)
+                .err()
+                .unwrap()
+                .contains("extra_tool")
+        );
+        let default =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/default-config.json"))
+                .unwrap();
+        assert!(Commands::new(&default).is_ok());
+    }
+
+    #[test]
+    fn benign_workload_is_quiet() {
+        let f = run("{}", "benign.jsonl");
+        assert!(medium_or_worse(&f).is_empty(), "{:#?}", medium_or_worse(&f));
+    }
+
+    #[test]
+    fn self_test_passes() {
+        Commands::self_test().unwrap();
+    }
+}

@@ -1,0 +1,454 @@
+//! Harrier detector `network`: shells over sockets, netcat, sniffing and
+//! threat-intel domains.
+//!
+//! - `Execution:Runtime/ReverseShell`: a socket is `dup2`-ed onto stdin,
+//!   stdout or stderr of a shell, or onto stdin of a process that then
+//!   executes a shell, or a shell is started with a `/dev/tcp/` redirection
+//!   (Falco "Redirect STDOUT/STDIN to Network Connection").
+//! - `Execution:Runtime/NetcatRemoteCodeExecution`: netcat with `-e`/`-c`
+//!   (Falco "Netcat Remote Code Execution in Container").
+//! - `CredentialAccess:Runtime/PacketSocketCreated`: an `AF_PACKET` socket
+//!   by a program that is not a known network daemon (Falco "Packet socket
+//!   created in container").
+//! - `CryptoCurrency:Runtime/BitcoinTool.B!DNS`: a DNS query for a mining
+//!   pool or cryptocurrency service domain.
+//! - `Backdoor:Runtime/C&CActivity.B!DNS`: a DNS query for a known
+//!   command-and-control domain.
+//!
+//! Both domain lists are bundled and extended with `extra_mining_domains`
+//! and `extra_c2_domains`; a domain matches itself and its subdomains.
+
+use std::collections::HashMap;
+
+use harrier_sdk::matching::{any_arg_contains, basename, is_shell};
+use harrier_sdk::{
+    Detector, Event, EventDetail, EventKind, Finding, FindingBuilder, FindingSpec, Metadata,
+    Policy, config, finding, testing,
+};
+use serde::{Deserialize, Serialize};
+
+/// A reverse shell.
+pub const REVERSE_SHELL: FindingSpec = FindingSpec {
+    finding_type: "Execution:Runtime/ReverseShell",
+    severity: 9.0,
+    title: "Reverse shell",
+    description: "A shell's standard input or output is a network socket: someone remote is typing into this host.",
+    mitre: "T1059.004",
+};
+/// netcat executing a program.
+pub const NETCAT: FindingSpec = FindingSpec {
+    finding_type: "Execution:Runtime/NetcatRemoteCodeExecution",
+    severity: 8.0,
+    title: "Netcat remote code execution",
+    description: "netcat was started with -e/-c, which hands a program (usually a shell) to a network peer.",
+    mitre: "T1059",
+};
+/// A raw packet socket.
+pub const PACKET_SOCKET: FindingSpec = FindingSpec {
+    finding_type: "CredentialAccess:Runtime/PacketSocketCreated",
+    severity: 5.0,
+    title: "Packet socket created",
+    description: "A program that is not a known network daemon created an AF_PACKET socket, used to sniff traffic or forge packets.",
+    mitre: "T1040",
+};
+/// A mining-related DNS query.
+pub const BITCOIN_DNS: FindingSpec = FindingSpec {
+    finding_type: "CryptoCurrency:Runtime/BitcoinTool.B!DNS",
+    severity: 8.0,
+    title: "DNS query for a cryptocurrency domain",
+    description: "A process queried a domain associated with cryptocurrency mining pools or mining services.",
+    mitre: "T1496",
+};
+/// A C&C DNS query.
+pub const C2_DNS: FindingSpec = FindingSpec {
+    finding_type: "Backdoor:Runtime/C&CActivity.B!DNS",
+    severity: 8.0,
+    title: "DNS query for a command-and-control domain",
+    description: "A process queried a domain known to be used for command and control of malware.",
+    mitre: "T1071.004",
+};
+
+/// Every finding type of this detector.
+pub const SPECS: [FindingSpec; 5] = [REVERSE_SHELL, NETCAT, PACKET_SOCKET, BITCOIN_DNS, C2_DNS];
+
+/// Mining pools and in-browser mining services.
+pub const MINING_DOMAINS: &[&str] = &[
+    "minergate.com",
+    "supportxmr.com",
+    "minexmr.com",
+    "nanopool.org",
+    "hashvault.pro",
+    "moneroocean.stream",
+    "c3pool.com",
+    "2miners.com",
+    "f2pool.com",
+    "herominers.com",
+    "ethermine.org",
+    "nicehash.com",
+    "unmineable.com",
+    "xmrpool.eu",
+    "monerohash.com",
+    "dwarfpool.com",
+    "viabtc.com",
+    "antpool.com",
+    "slushpool.com",
+    "braiins.com",
+    "poolin.com",
+    "mining-dutch.nl",
+    "zpool.ca",
+    "prohashing.com",
+    "miningpoolhub.com",
+    "coinhive.com",
+    "coin-hive.com",
+    "cryptoloot.pro",
+    "crypto-loot.com",
+    "webminepool.com",
+    "coinimp.com",
+    "minero.cc",
+    "jsecoin.com",
+    "xmrig.com",
+];
+
+/// Command-and-control domains. Starts with GuardDuty's documented test
+/// domain so the type can be exercised safely; extend with `extra_c2_domains`.
+pub const C2_DOMAINS: &[&str] = &["guarddutyc2activityb.com"];
+
+/// Programs that legitimately open packet sockets.
+pub const PACKET_PROGRAMS: &[&str] = &[
+    "dhclient",
+    "dhcpcd",
+    "dhcpd",
+    "NetworkManager",
+    "systemd-networkd",
+    "wpa_supplicant",
+    "lldpd",
+    "keepalived",
+    "arping",
+    "udhcpc",
+    "dnsmasq",
+    "hostapd",
+];
+
+const AF_PACKET: u32 = 17;
+/// Most pids with a socket on stdin/stdout remembered.
+const MAX_REDIRECTED: usize = 4096;
+
+/// The detector's own configuration keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Own {
+    extra_mining_domains: Vec<String>,
+    extra_c2_domains: Vec<String>,
+    trusted_packet_programs: Vec<String>,
+}
+
+/// State carried across hot reloads: pids with a socket on 0/1/2 (seq of the
+/// redirect, bit mask of fds) and pids already reported.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    redirected: HashMap<u32, (u64, u8)>,
+    reported: Vec<u32>,
+}
+
+/// The network detector.
+pub struct Network {
+    policy: Policy,
+    own: Own,
+    state: State,
+}
+
+/// Whether `query` is `domain` or one of its subdomains, ignoring case and a
+/// trailing dot.
+fn domain_matches(query: &str, domain: &str) -> bool {
+    let q = query.strip_suffix('.').unwrap_or(query);
+    if q.len() < domain.len() {
+        return false;
+    }
+    let (head, tail) = q.split_at(q.len() - domain.len());
+    tail.eq_ignore_ascii_case(domain) && (head.is_empty() || head.ends_with('.'))
+}
+
+/// Interpreters whose socket on stdin is as good as a shell's.
+fn is_shell_like(name: &str) -> bool {
+    is_shell(name)
+        || matches!(
+            name,
+            "python" | "python3" | "perl" | "ruby" | "php" | "lua" | "socat"
+        )
+}
+
+impl Network {
+    fn emit(
+        &mut self,
+        b: FindingBuilder,
+        spec: &FindingSpec,
+        event: &Event,
+        out: &mut Vec<Finding>,
+    ) {
+        if self.policy.permits(spec.finding_type, &event.process, None) {
+            out.push(b.build());
+        }
+    }
+
+    fn reverse_shell(
+        &mut self,
+        event: &Event,
+        reason: &str,
+        extra_seq: Option<u64>,
+        out: &mut Vec<Finding>,
+    ) {
+        let pid = event.process.pid;
+        if self.state.reported.contains(&pid) {
+            return;
+        }
+        if self.state.reported.len() >= MAX_REDIRECTED {
+            self.state.reported.remove(0);
+        }
+        self.state.reported.push(pid);
+        let mut b = FindingBuilder::new(&REVERSE_SHELL, event).evidence("reason", reason);
+        if let Some(seq) = extra_seq {
+            b = b.event_seq(seq);
+        }
+        self.emit(b, &REVERSE_SHELL, event, out);
+    }
+}
+
+impl Detector for Network {
+    fn metadata() -> Metadata {
+        finding::metadata(
+            "network",
+            env!("CARGO_PKG_VERSION"),
+            "Reverse shells, netcat remote code execution, packet sockets, and DNS queries for mining and command-and-control domains.",
+            &[
+                EventKind::FdRedirect,
+                EventKind::Exec,
+                EventKind::Exit,
+                EventKind::SocketCreate,
+                EventKind::DnsQuery,
+            ],
+            &SPECS,
+        )
+    }
+
+    fn new(config_json: &str) -> Result<Self, String> {
+        let (policy, own): (Policy, Own) = config::parse(config_json)?;
+        Ok(Self {
+            policy,
+            own,
+            state: State::default(),
+        })
+    }
+
+    fn on_event(&mut self, event: &Event, out: &mut Vec<Finding>) {
+        let pid = event.process.pid;
+        match &event.detail {
+            EventDetail::FdRedirect(r) => {
+                if !r.is_socket || r.result < 0 || !(0..=2).contains(&r.new_fd) {
+                    return;
+                }
+                let entry = self.state.redirected.entry(pid).or_insert((event.seq, 0));
+                entry.1 |= 1 << r.new_fd;
+                if self.state.redirected.len() > MAX_REDIRECTED {
+                    self.state.redirected.clear();
+                }
+                if is_shell(basename(&event.process.exe)) {
+                    self.reverse_shell(
+                        event,
+                        "socket duplicated onto a shell's standard streams",
+                        None,
+                        out,
+                    );
+                }
+            }
+            EventDetail::Exec(exec) => {
+                let name = basename(&exec.filename);
+                if is_shell_like(name) {
+                    if let Some((seq, mask)) = self.state.redirected.get(&pid).copied()
+                        && mask & 1 != 0
+                    {
+                        self.reverse_shell(
+                            event,
+                            "shell executed with a socket as standard input",
+                            Some(seq),
+                            out,
+                        );
+                    } else if any_arg_contains(&exec.args, "/dev/tcp/")
+                        || any_arg_contains(&exec.args, "/dev/udp/")
+                    {
+                        self.reverse_shell(event, "shell redirected to /dev/tcp", None, out);
+                    }
+                }
+                if matches!(
+                    name,
+                    "nc" | "ncat" | "netcat" | "nc.traditional" | "nc.openbsd"
+                ) && exec.args.iter().skip(1).any(|a| {
+                    matches!(
+                        a.as_str(),
+                        "-e" | "-c" | "--exec" | "--sh-exec" | "--lua-exec"
+                    ) || (a.starts_with("-e") && a.len() > 2)
+                }) {
+                    let b = FindingBuilder::new(&NETCAT, event)
+                        .evidence("cmdline", exec.args.join(" "));
+                    self.emit(b, &NETCAT, event, out);
+                }
+            }
+            EventDetail::Exit(_) => {
+                self.state.redirected.remove(&pid);
+                self.state.reported.retain(|p| *p != pid);
+            }
+            EventDetail::SocketCreate(s) => {
+                let name = basename(&event.process.exe);
+                if s.family == AF_PACKET
+                    && s.result >= 0
+                    && !PACKET_PROGRAMS.contains(&name)
+                    && !self.own.trusted_packet_programs.iter().any(|p| p == name)
+                {
+                    let b = FindingBuilder::new(&PACKET_SOCKET, event)
+                        .evidence("socket_type", s.socket_type.to_string())
+                        .evidence("protocol", s.protocol.to_string());
+                    self.emit(b, &PACKET_SOCKET, event, out);
+                }
+            }
+            EventDetail::DnsQuery(d) => {
+                let q = d.query.as_str();
+                let spec = if C2_DOMAINS.iter().any(|c| domain_matches(q, c))
+                    || self
+                        .own
+                        .extra_c2_domains
+                        .iter()
+                        .any(|c| domain_matches(q, c))
+                {
+                    &C2_DNS
+                } else if MINING_DOMAINS.iter().any(|c| domain_matches(q, c))
+                    || self
+                        .own
+                        .extra_mining_domains
+                        .iter()
+                        .any(|c| domain_matches(q, c))
+                {
+                    &BITCOIN_DNS
+                } else {
+                    return;
+                };
+                let b = FindingBuilder::new(spec, event).evidence("domain", q);
+                self.emit(b, spec, event, out);
+            }
+            _ => {}
+        }
+    }
+
+    fn self_test() -> Result<(), String> {
+        finding::validate_specs(&SPECS)?;
+        testing::self_test::<Self>(
+            "{}",
+            include_str!("../../../fixtures/network/detect.jsonl"),
+            |_| {},
+            &[
+                REVERSE_SHELL.finding_type,
+                REVERSE_SHELL.finding_type,
+                NETCAT.finding_type,
+                PACKET_SOCKET.finding_type,
+                BITCOIN_DNS.finding_type,
+                C2_DNS.finding_type,
+            ],
+        )
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.state).unwrap_or_default()
+    }
+
+    fn restore(&mut self, state: &[u8]) -> Result<(), String> {
+        if state.is_empty() {
+            return Ok(());
+        }
+        self.state = serde_json::from_slice(state).map_err(|e| format!("bad snapshot: {e}"))?;
+        Ok(())
+    }
+}
+
+harrier_sdk::export_detector!(Network);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harrier_sdk::testing::{Harness, load_fixture, medium_or_worse};
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/");
+
+    fn run(config: &str, fixture: &str) -> Vec<Finding> {
+        let mut h = Harness::<Network>::new(config).unwrap();
+        h.run_fixture(format!("{FIXTURES}{fixture}")).unwrap()
+    }
+
+    #[test]
+    fn detects_every_type() {
+        let f = run("{}", "network/detect.jsonl");
+        let got: Vec<(u32, &str)> = f.iter().map(|f| (f.pid, f.finding_type.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (1100, REVERSE_SHELL.finding_type),
+                (1102, REVERSE_SHELL.finding_type),
+                (1103, NETCAT.finding_type),
+                (1104, PACKET_SOCKET.finding_type),
+                (1105, BITCOIN_DNS.finding_type),
+                (1105, C2_DNS.finding_type),
+            ]
+        );
+        assert_eq!(f[0].event_seqs.len(), 2, "cites the dup2 and the exec");
+    }
+
+    #[test]
+    fn domains_match_themselves_and_subdomains_only() {
+        assert!(domain_matches("xmr.pool.minergate.com.", "minergate.com"));
+        assert!(domain_matches("MinerGate.com", "minergate.com"));
+        assert!(!domain_matches("notminergate.com", "minergate.com"));
+        assert!(!domain_matches("com", "minergate.com"));
+    }
+
+    #[test]
+    fn redirect_state_survives_a_reload() {
+        let events = load_fixture(format!("{FIXTURES}network/detect.jsonl")).unwrap();
+        let exec = events
+            .iter()
+            .position(|e| matches!(e.detail, EventDetail::Exec(_)))
+            .unwrap();
+        let mut h = Harness::<Network>::new("{}").unwrap();
+        assert!(h.run(&events[..exec]).is_empty());
+        let snap = h.detector().snapshot();
+        let mut h2 = Harness::<Network>::new("{}").unwrap();
+        h2.detector().restore(&snap).unwrap();
+        let f = h2.run(&events[exec..exec + 1]);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].finding_type, REVERSE_SHELL.finding_type);
+    }
+
+    #[test]
+    fn configuration_extends_and_cuts() {
+        let f = run(r#"{"extra_c2_domains":["example.com"]}"#, "benign.jsonl");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].finding_type, C2_DNS.finding_type);
+        let f = run(
+            r#"{"trusted_packet_programs":["sniffer"],"containers_only":true}"#,
+            "network/detect.jsonl",
+        );
+        assert_eq!(f.len(), 1, "only netcat ran in a container: {f:#?}");
+        assert!(Network::new(r#"{"extra_c2_domains":"x"}"#).is_err());
+        let default =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/default-config.json"))
+                .unwrap();
+        assert!(Network::new(&default).is_ok());
+    }
+
+    #[test]
+    fn benign_workload_is_quiet() {
+        let f = run("{}", "benign.jsonl");
+        assert!(medium_or_worse(&f).is_empty(), "{:#?}", medium_or_worse(&f));
+    }
+
+    #[test]
+    fn self_test_passes() {
+        Network::self_test().unwrap();
+    }
+}

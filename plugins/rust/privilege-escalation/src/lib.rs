@@ -1,0 +1,449 @@
+//! Harrier detector `privilege-escalation`: container escapes and gaining root.
+//!
+//! - `PrivilegeEscalation:Runtime/DockerSocketAccessed`: a process other than
+//!   a trusted client connects to (or opens) a container runtime socket.
+//! - `PrivilegeEscalation:Runtime/RuncContainerEscape`: a write-open of a
+//!   `runc` binary or of `/proc/<pid>/exe` (CVE-2019-5736 style).
+//! - `PrivilegeEscalation:Runtime/CGroupsReleaseAgentModified`: a write to a
+//!   cgroup `release_agent` (or `notify_on_release`).
+//! - `PrivilegeEscalation:Runtime/ContainerMountsHostDirectory`: a process in
+//!   a container mounts a host block device or bind-mounts a host directory
+//!   (container-only, using the container identity from enrichment).
+//! - `PrivilegeEscalation:Runtime/UserfaultfdUsage`: `userfaultfd(2)` used.
+//! - `PrivilegeEscalation:Runtime/ElevationToRoot`: a non-root process
+//!   successfully sets its uid or euid to 0 without being a known setuid
+//!   helper (sudo, su, ...).
+
+use harrier_sdk::matching::basename;
+use harrier_sdk::{
+    Detector, Event, EventDetail, EventKind, Finding, FindingBuilder, FindingSpec, Metadata,
+    Policy, SocketAddress, config, finding, testing,
+};
+use serde::Deserialize;
+
+/// A container runtime socket was used.
+pub const DOCKER_SOCKET: FindingSpec = FindingSpec {
+    finding_type: "PrivilegeEscalation:Runtime/DockerSocketAccessed",
+    severity: 6.0,
+    title: "Container runtime socket accessed",
+    description: "A process that is not a known container client connected to the Docker/containerd socket, which gives control of the host.",
+    mitre: "T1611",
+};
+/// A runc binary was opened for writing.
+pub const RUNC_ESCAPE: FindingSpec = FindingSpec {
+    finding_type: "PrivilegeEscalation:Runtime/RuncContainerEscape",
+    severity: 9.0,
+    title: "runc binary modification attempted",
+    description: "A process opened the runc binary (or /proc/<pid>/exe) for writing, the CVE-2019-5736 container escape.",
+    mitre: "T1611",
+};
+/// A cgroup release_agent was written.
+pub const RELEASE_AGENT: FindingSpec = FindingSpec {
+    finding_type: "PrivilegeEscalation:Runtime/CGroupsReleaseAgentModified",
+    severity: 8.0,
+    title: "cgroup release_agent modified",
+    description: "A process wrote a cgroup release_agent or notify_on_release file, a known container escape (CVE-2022-0492).",
+    mitre: "T1611",
+};
+/// A container mounted a host directory or device.
+pub const HOST_MOUNT: FindingSpec = FindingSpec {
+    finding_type: "PrivilegeEscalation:Runtime/ContainerMountsHostDirectory",
+    severity: 8.0,
+    title: "Container mounted a host directory",
+    description: "A process in a container mounted a host block device or bind-mounted a host directory, exposing the host file system.",
+    mitre: "T1611",
+};
+/// userfaultfd was used.
+pub const USERFAULTFD: FindingSpec = FindingSpec {
+    finding_type: "PrivilegeEscalation:Runtime/UserfaultfdUsage",
+    severity: 5.0,
+    title: "userfaultfd used",
+    description: "A process created a userfaultfd, a primitive used to win kernel race conditions in exploits.",
+    mitre: "T1068",
+};
+/// A process became root.
+pub const TO_ROOT: FindingSpec = FindingSpec {
+    finding_type: "PrivilegeEscalation:Runtime/ElevationToRoot",
+    severity: 8.0,
+    title: "Process elevated to root",
+    description: "A non-root process set its user id to root without being a known setuid helper (sudo, su, ...), a sign of a privilege escalation exploit.",
+    mitre: "T1548.001",
+};
+
+/// Every finding type of this detector.
+pub const SPECS: [FindingSpec; 6] = [
+    DOCKER_SOCKET,
+    RUNC_ESCAPE,
+    RELEASE_AGENT,
+    HOST_MOUNT,
+    USERFAULTFD,
+    TO_ROOT,
+];
+
+/// Known clients of container runtime sockets.
+pub const SOCKET_CLIENTS: &[&str] = &[
+    "docker",
+    "dockerd",
+    "containerd",
+    "containerd-shim",
+    "containerd-shim-runc-v2",
+    "ctr",
+    "kubelet",
+    "crictl",
+    "podman",
+    "buildkitd",
+    "docker-proxy",
+    "cri-dockerd",
+    "nerdctl",
+    "systemd",
+    "docker-compose",
+    "com.docker.cli",
+];
+
+/// Programs whose job is to switch to root.
+pub const SETUID_PROGRAMS: &[&str] = &[
+    "sudo",
+    "su",
+    "sshd",
+    "login",
+    "cron",
+    "crond",
+    "atd",
+    "passwd",
+    "newgrp",
+    "chsh",
+    "chfn",
+    "gpasswd",
+    "pkexec",
+    "polkit-agent-helper-1",
+    "unix_chkpwd",
+    "runuser",
+    "doas",
+    "mount",
+    "umount",
+    "fusermount",
+    "fusermount3",
+    "systemd",
+    "systemd-logind",
+    "dbus-daemon-launch-helper",
+    "ping",
+    "sg",
+    "setpriv",
+    "gdm-session-worker",
+    "lightdm",
+    "sddm",
+    "Xorg",
+];
+
+/// Block device prefixes of host disks.
+const HOST_DEVICES: &[&str] = &[
+    "/dev/sd",
+    "/dev/nvme",
+    "/dev/vd",
+    "/dev/xvd",
+    "/dev/hd",
+    "/dev/mapper/",
+    "/dev/dm-",
+    "/dev/root",
+];
+/// Host directories whose bind mount into a container exposes the host.
+const HOST_DIRS: &[&str] = &[
+    "/",
+    "/etc",
+    "/root",
+    "/home",
+    "/var/lib/kubelet",
+    "/var/lib/docker",
+    "/proc",
+    "/sys",
+    "/boot",
+    "/usr",
+    "/var/run",
+    "/run",
+];
+/// `MS_BIND`.
+const MS_BIND: u64 = 4096;
+/// `O_WRONLY | O_RDWR`.
+const WRITE_FLAGS: u32 = 0o3;
+/// `O_TRUNC`.
+const O_TRUNC: u32 = 0o1000;
+
+/// The detector's own configuration keys.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Own {
+    runtime_sockets: Vec<String>,
+    trusted_socket_clients: Vec<String>,
+    trusted_setuid_programs: Vec<String>,
+    host_mount_sources: Vec<String>,
+}
+
+impl Default for Own {
+    fn default() -> Self {
+        Self {
+            runtime_sockets: [
+                "/var/run/docker.sock",
+                "/run/docker.sock",
+                "/run/containerd/containerd.sock",
+                "/var/run/crio/crio.sock",
+                "/run/podman/podman.sock",
+            ]
+            .map(String::from)
+            .to_vec(),
+            trusted_socket_clients: Vec::new(),
+            trusted_setuid_programs: Vec::new(),
+            host_mount_sources: Vec::new(),
+        }
+    }
+}
+
+/// The privilege-escalation detector.
+pub struct PrivilegeEscalation {
+    policy: Policy,
+    own: Own,
+}
+
+impl PrivilegeEscalation {
+    fn emit(
+        &self,
+        spec: &FindingSpec,
+        event: &Event,
+        path: Option<&str>,
+        evidence: &[(&str, &str)],
+        out: &mut Vec<Finding>,
+    ) {
+        if !self.policy.permits(spec.finding_type, &event.process, path) {
+            return;
+        }
+        let mut b = FindingBuilder::new(spec, event);
+        for (k, v) in evidence {
+            b = b.evidence(k, v);
+        }
+        out.push(b.build());
+    }
+
+    fn is_runtime_socket(&self, path: &str) -> bool {
+        self.own.runtime_sockets.iter().any(|s| s == path)
+    }
+
+    fn trusted_client(&self, exe: &str) -> bool {
+        let n = basename(exe);
+        SOCKET_CLIENTS.contains(&n) || self.own.trusted_socket_clients.iter().any(|c| c == n)
+    }
+
+    fn on_open(&self, event: &Event, path: &str, flags: u32, out: &mut Vec<Finding>) {
+        let writes = flags & (WRITE_FLAGS | O_TRUNC) != 0;
+        if writes {
+            let runc =
+                basename(path) == "runc" || (path.starts_with("/proc/") && path.ends_with("/exe"));
+            if runc && basename(&event.process.exe) != "runc" {
+                self.emit(
+                    &RUNC_ESCAPE,
+                    event,
+                    Some(path),
+                    &[("runc_binary_path", path)],
+                    out,
+                );
+            }
+            let name = basename(path);
+            if (name == "release_agent" || name == "notify_on_release")
+                && !path.starts_with("/sys/fs/cgroup/systemd/")
+            {
+                self.emit(
+                    &RELEASE_AGENT,
+                    event,
+                    Some(path),
+                    &[("release_agent_path", path)],
+                    out,
+                );
+            }
+        }
+        if self.is_runtime_socket(path) && !self.trusted_client(&event.process.exe) {
+            self.emit(
+                &DOCKER_SOCKET,
+                event,
+                Some(path),
+                &[("socket_path", path)],
+                out,
+            );
+        }
+    }
+
+    fn on_mount(&self, event: &Event, m: &harrier_sdk::MountEvent, out: &mut Vec<Finding>) {
+        if event.process.container_id.is_none() || m.result < 0 {
+            return;
+        }
+        let source = m.source.as_str();
+        let device = HOST_DEVICES.iter().any(|d| source.starts_with(d));
+        let bind = m.flags & MS_BIND != 0 && HOST_DIRS.contains(&source);
+        let configured = self.own.host_mount_sources.iter().any(|s| s == source);
+        if device || bind || configured {
+            self.emit(
+                &HOST_MOUNT,
+                event,
+                Some(source),
+                &[
+                    ("mount_source", source),
+                    ("mount_target", &m.target),
+                    ("fs_type", &m.fs_type),
+                ],
+                out,
+            );
+        }
+    }
+}
+
+impl Detector for PrivilegeEscalation {
+    fn metadata() -> Metadata {
+        finding::metadata(
+            "privilege-escalation",
+            env!("CARGO_PKG_VERSION"),
+            "Container escapes (runtime socket, runc, release_agent, host mounts), userfaultfd and unexpected elevation to root.",
+            &[
+                EventKind::FileOpen,
+                EventKind::NetConnect,
+                EventKind::Mount,
+                EventKind::Userfaultfd,
+                EventKind::CredentialChange,
+            ],
+            &SPECS,
+        )
+    }
+
+    fn new(config_json: &str) -> Result<Self, String> {
+        let (policy, own): (Policy, Own) = config::parse(config_json)?;
+        Ok(Self { policy, own })
+    }
+
+    fn on_event(&mut self, event: &Event, out: &mut Vec<Finding>) {
+        match &event.detail {
+            EventDetail::FileOpen(open) => {
+                // Hot path: only a few prefixes can matter.
+                let p = open.path.as_str();
+                if open.result >= 0
+                    && (p.starts_with("/proc/")
+                        || p.starts_with("/sys/fs/cgroup")
+                        || p.ends_with("release_agent")
+                        || p.ends_with("/runc")
+                        || p.ends_with(".sock"))
+                {
+                    self.on_open(event, p, open.flags, out);
+                }
+            }
+            EventDetail::NetConnect(n) => {
+                if let SocketAddress::Unix(path) = &n.address
+                    && self.is_runtime_socket(path)
+                    && !self.trusted_client(&event.process.exe)
+                {
+                    self.emit(
+                        &DOCKER_SOCKET,
+                        event,
+                        Some(path),
+                        &[("socket_path", path)],
+                        out,
+                    );
+                }
+            }
+            EventDetail::Mount(m) => self.on_mount(event, m, out),
+            EventDetail::Userfaultfd(u) if u.result >= 0 => {
+                self.emit(&USERFAULTFD, event, None, &[], out);
+            }
+            EventDetail::CredentialChange(c) => {
+                let p = &event.process;
+                let to_root = c.uid == 0 || c.euid == 0;
+                let name = basename(&p.exe);
+                let trusted = SETUID_PROGRAMS.contains(&name)
+                    || self.own.trusted_setuid_programs.iter().any(|t| t == name);
+                if to_root && c.result == 0 && p.uid != 0 && !trusted {
+                    self.emit(
+                        &TO_ROOT,
+                        event,
+                        None,
+                        &[
+                            ("syscall", &c.syscall),
+                            ("previous_uid", &p.uid.to_string()),
+                        ],
+                        out,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn self_test() -> Result<(), String> {
+        finding::validate_specs(&SPECS)?;
+        testing::self_test::<Self>(
+            "{}",
+            include_str!("../../../fixtures/privilege-escalation/detect.jsonl"),
+            |_| {},
+            &SPECS.map(|s| s.finding_type),
+        )
+    }
+}
+
+harrier_sdk::export_detector!(PrivilegeEscalation);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harrier_sdk::testing::{Harness, medium_or_worse, types};
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/");
+
+    fn run(config: &str, fixture: &str) -> Vec<Finding> {
+        let mut h = Harness::<PrivilegeEscalation>::new(config).unwrap();
+        h.run_fixture(format!("{FIXTURES}{fixture}")).unwrap()
+    }
+
+    #[test]
+    fn detects_every_type_once() {
+        let f = run("{}", "privilege-escalation/detect.jsonl");
+        let mut want: Vec<String> = SPECS.iter().map(|s| s.finding_type.to_string()).collect();
+        want.sort();
+        assert_eq!(types(&f), want, "{f:#?}");
+        let mount = f
+            .iter()
+            .find(|f| f.finding_type == HOST_MOUNT.finding_type)
+            .unwrap();
+        assert_eq!(
+            mount.pid, 603,
+            "the host's own mount (pid 606) is not a container"
+        );
+    }
+
+    #[test]
+    fn configuration_cuts_noise() {
+        let f = run(
+            r#"{"trusted_socket_clients":["python3"],"trusted_setuid_programs":["dirtypipe"]}"#,
+            "privilege-escalation/detect.jsonl",
+        );
+        assert_eq!(f.len(), 4, "{f:#?}");
+        let f = run(
+            r#"{"containers_only":true}"#,
+            "privilege-escalation/detect.jsonl",
+        );
+        assert_eq!(f.len(), 4, "userfaultfd and elevation were on the host");
+        let f = run(
+            r#"{"allow_paths":["/tmp/cgrp/*"]}"#,
+            "privilege-escalation/detect.jsonl",
+        );
+        assert_eq!(f.len(), 5);
+        assert!(PrivilegeEscalation::new(r#"{"runtime_sockets":"x"}"#).is_err());
+        let default =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/default-config.json"))
+                .unwrap();
+        assert!(PrivilegeEscalation::new(&default).is_ok());
+    }
+
+    #[test]
+    fn benign_workload_is_quiet() {
+        let f = run("{}", "benign.jsonl");
+        assert!(medium_or_worse(&f).is_empty(), "{:#?}", medium_or_worse(&f));
+    }
+
+    #[test]
+    fn self_test_passes() {
+        PrivilegeEscalation::self_test().unwrap();
+    }
+}
