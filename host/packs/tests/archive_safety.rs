@@ -4,6 +4,7 @@
 mod common;
 
 use std::fs;
+use std::io::Read as _;
 
 use common::*;
 use harrier_packs::{PackError, VerifyOptions, archive, verify};
@@ -233,4 +234,33 @@ fn truncated_archive_is_refused_with_an_io_error() {
     fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let err = verify(&cut, &w.trust(), &opts()).unwrap_err();
     assert_mentions(&err, &["cut.tar.gz"]);
+}
+
+#[test]
+fn archive_decompressing_far_beyond_the_limits_is_refused() {
+    // A 9 MiB PAX extension header (tar metadata, not a file) compresses to a few KiB; the
+    // decompressed stream is capped at max_total_bytes + 8 MiB whatever the entries claim.
+    let w = World::new();
+    let path = w.path("bomb.tar.gz");
+    let file = fs::File::create(&path).unwrap();
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        file,
+        flate2::Compression::fast(),
+    ));
+    let mut header = tar::Header::new_ustar();
+    header.set_entry_type(tar::EntryType::XHeader);
+    header.set_size(9 << 20);
+    header.set_cksum();
+    builder
+        .append(&header, std::io::repeat(b'a').take(9 << 20))
+        .unwrap();
+    builder.into_inner().unwrap().finish().unwrap();
+    assert!(fs::metadata(&path).unwrap().len() < 1 << 20);
+    let small = VerifyOptions {
+        max_total_bytes: 1024,
+        ..opts()
+    };
+    let err = verify(&path, &w.trust(), &small).unwrap_err();
+    assert!(matches!(err, PackError::Oversized { .. }), "{err}");
+    assert_mentions(&err, &["bomb.tar.gz", "decompressed archive"]);
 }
