@@ -23,6 +23,7 @@ pub mod policy;
 pub mod signature;
 pub mod source;
 pub mod store;
+pub mod verified;
 pub mod verify;
 
 pub use author::{BuildOptions, BuildOutcome, archive, build, inspect, sign};
