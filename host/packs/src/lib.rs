@@ -4,7 +4,7 @@
 //!
 //! A pack is a directory or `.tar.gz` holding `pack.toml` ([`Manifest`]), the plugin
 //! components, optional fixtures, and `pack.sig`: an ed25519 signature over the canonical
-//! manifest bytes ([`canonical`]). [`verify`] is the only way to obtain a [`VerifiedPack`].
+//! manifest bytes ([`canonical`]). [`verify()`] is the only way to obtain a [`VerifiedPack`].
 //!
 //! This crate does not depend on the plugin runtime: the host's WIT version is a parameter
 //! ([`VerifyOptions::new`]).

@@ -1,7 +1,7 @@
 //! Reading a pack's files into memory, from a directory or a `.tar.gz`, refusing anything that
 //! could escape or alias the pack (traversal, absolute paths, links, devices) or is too large.
 //!
-//! Nothing here interprets the files: [`crate::verify`] checks them against the manifest.
+//! Nothing here interprets the files: [`crate::verify()`] checks them against the manifest.
 
 mod archive;
 mod dir;
