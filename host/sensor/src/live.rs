@@ -54,10 +54,11 @@ impl LiveSensor {
             .load(OBJECT)
             .map_err(|e| SensorError::Load(e.to_string()))?;
 
+        // Every slot is written: a zeroed slot would read as kind 0 (exec).
         let mut specs: Array<_, SyscallSpec> = take_map(&mut ebpf, "SPECS")?;
-        for hook in families::all_hooks() {
+        for (nr, spec) in families::spec_table().into_iter().enumerate() {
             specs
-                .set(hook.nr as u32, hook.spec, 0)
+                .set(nr as u32, spec, 0)
                 .map_err(|e| map_error("SPECS", e))?;
         }
         let mut excluded: HashMap<_, u32, u8> = take_map(&mut ebpf, "EXCLUDED")?;

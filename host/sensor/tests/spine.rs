@@ -256,7 +256,7 @@ fn net_connect_reports_ipv4_ipv6_and_unix_addresses() {
 
 #[test]
 fn disabled_kinds_are_not_emitted_and_stats_count() {
-    let Some(mut s) = sensor("disabled_kinds", &[EventKind::Exit]) else {
+    let Some(mut s) = sensor("disabled_kinds", &[EventKind::Exit, EventKind::Exec]) else {
         return;
     };
     let status = std::process::Command::new("/bin/true").status().unwrap();
@@ -268,11 +268,23 @@ fn disabled_kinds_are_not_emitted_and_stats_count() {
             .poll(&mut out, 1024, std::time::Duration::from_millis(50))
             .unwrap();
     }
-    assert!(out.iter().all(|e| matches!(e.detail, EventDetail::Exit(_))));
+    assert!(out.iter().all(|e| match &e.detail {
+        EventDetail::Exit(_) => true,
+        EventDetail::Exec(x) => !x.filename.is_empty(),
+        _ => false,
+    }));
     assert!(!out.is_empty());
     let stats = s.sensor.stats();
-    assert_eq!(stats.received_of(EventKind::Exit), out.len() as u64);
-    assert_eq!(stats.received_of(EventKind::Exec), 0);
+    let exits = out
+        .iter()
+        .filter(|e| matches!(e.detail, EventDetail::Exit(_)))
+        .count();
+    assert_eq!(stats.received_of(EventKind::Exit), exits as u64);
+    assert_eq!(
+        stats.received_of(EventKind::Exit) + stats.received_of(EventKind::Exec),
+        out.len() as u64
+    );
+    assert_eq!(stats.received_of(EventKind::FileOpen), 0);
     assert_eq!(stats.decode_errors, 0);
     let seqs: Vec<u64> = out.iter().map(|e| e.seq).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]));

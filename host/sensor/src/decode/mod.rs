@@ -94,6 +94,9 @@ impl Decoder {
         let kind = *EventKind::ALL
             .get(h.kind as usize)
             .ok_or(DecodeError::UnknownKind(h.kind))?;
+        if h.nr != 0 && matches!(kind, EventKind::Exec | EventKind::Exit | EventKind::Fork) {
+            return Err(DecodeError::UnknownSyscall(h.nr));
+        }
         let detail = match kind {
             EventKind::Exec => Some(process::decode_exec(&rec)),
             EventKind::Exit => Some(process::decode_exit(&rec)),

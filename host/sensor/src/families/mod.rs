@@ -13,7 +13,7 @@ pub mod process;
 
 use harrier_events::{EventDetail, EventKind};
 use harrier_sensor_common::{
-    BLOB_MAX, NO_ARG, NO_BASE, NO_KIND, SyscallSpec, addr_mode, fd_mode, filter,
+    BLOB_MAX, MAX_SYSCALLS, NO_ARG, NO_BASE, NO_KIND, SyscallSpec, addr_mode, fd_mode, filter,
 };
 
 use crate::decode::RawRecord;
@@ -37,6 +37,15 @@ pub fn all_hooks() -> impl Iterator<Item = &'static Hook> {
         .chain(files::HOOKS)
         .chain(injection::HOOKS)
         .chain(network::HOOKS)
+}
+
+/// The full table the kernel follows, indexed by syscall number ([`SyscallSpec::NONE`] when unhooked).
+pub fn spec_table() -> Vec<SyscallSpec> {
+    let mut table = vec![SyscallSpec::NONE; MAX_SYSCALLS as usize];
+    for hook in all_hooks() {
+        table[hook.nr as usize] = hook.spec;
+    }
+    table
 }
 
 /// Decode a syscall record of `kind` made by syscall `name` into its detail.
@@ -166,6 +175,17 @@ const _: () = {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unhooked_syscalls_have_no_kind() {
+        let table = spec_table();
+        assert_eq!(table.len(), MAX_SYSCALLS as usize);
+        assert_eq!(table[libc::SYS_read as usize].kind, NO_KIND);
+        assert_eq!(
+            table[libc::SYS_openat as usize].kind,
+            EventKind::FileOpen as u8
+        );
+    }
 
     #[test]
     fn every_hook_has_a_distinct_syscall_and_a_kind_in_range() {

@@ -39,6 +39,17 @@ pub struct Live {
 }
 
 impl Live {
+    /// Poll for another 300 ms and count the events (backlog included) matching `pred`.
+    pub fn drain_matching(&mut self, pred: impl Fn(&Event) -> bool) -> usize {
+        let deadline = Instant::now() + Duration::from_millis(300);
+        while Instant::now() < deadline {
+            self.sensor
+                .poll(&mut self.backlog, 4096, Duration::from_millis(50))
+                .expect("poll");
+        }
+        self.backlog.iter().filter(|e| pred(e)).count()
+    }
+
     /// Poll until `pred` matches an event (returned, and removed from the backlog) or
     /// 5 s pass (panics, listing what was seen).
     pub fn wait_for(&mut self, what: &str, mut pred: impl FnMut(&Event) -> bool) -> Event {
