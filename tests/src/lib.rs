@@ -59,3 +59,80 @@ pub fn open_event(seq: u64, pid: u32, path: &str) -> Event {
         }),
     }
 }
+
+/// `wasm` with a custom section appended: the same behaviour in different
+/// bytes (a different sha256), as a new build of a detector would be.
+pub fn with_nonce(wasm: &[u8], nonce: u64) -> Vec<u8> {
+    let name = b"harrier-test-nonce";
+    let payload = nonce.to_le_bytes();
+    let mut section = Vec::new();
+    leb128(&mut section, name.len() as u64);
+    section.extend_from_slice(name);
+    section.extend_from_slice(&payload);
+    let mut out = wasm.to_vec();
+    out.push(0); // custom section id
+    leb128(&mut out, section.len() as u64);
+    out.extend_from_slice(&section);
+    out
+}
+
+fn leb128(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// An event source that generates `total` exec events with consecutive
+/// sequence numbers, `per_poll` at a time, then ends.
+pub struct GeneratedSource {
+    next: u64,
+    total: u64,
+    per_poll: usize,
+    pause: std::time::Duration,
+}
+
+impl GeneratedSource {
+    /// `total` events, `per_poll` per batch, sleeping `pause` between polls.
+    pub fn new(total: u64, per_poll: usize, pause: std::time::Duration) -> Self {
+        Self {
+            next: 1,
+            total,
+            per_poll,
+            pause,
+        }
+    }
+}
+
+impl harrier_pipeline::EventSource for GeneratedSource {
+    fn poll(
+        &mut self,
+        out: &mut Vec<Event>,
+        max: usize,
+        _timeout: std::time::Duration,
+    ) -> anyhow::Result<harrier_pipeline::Polled> {
+        if self.next > self.total {
+            return Ok(harrier_pipeline::Polled::End);
+        }
+        std::thread::sleep(self.pause);
+        let n = (self.per_poll.min(max) as u64).min(self.total - self.next + 1);
+        for seq in self.next..self.next + n {
+            out.push(exec_event(seq, 4242, "/usr/bin/true", &["true"]));
+        }
+        self.next += n;
+        Ok(harrier_pipeline::Polled::Events(n as usize))
+    }
+
+    fn set_enabled(&mut self, _kinds: &[harrier_events::EventKind]) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    fn stats(&self) -> harrier_pipeline::SourceStats {
+        harrier_pipeline::SourceStats::default()
+    }
+}

@@ -15,11 +15,13 @@ pub mod agent;
 pub mod context;
 pub mod detectors;
 pub mod pipeline;
+pub mod reload;
 pub mod services;
 pub mod source;
 
 pub use agent::{Agent, AgentConfig, AgentHandle, AgentStatus, Change, Clock};
 pub use detectors::{DetectorSet, DetectorState, DetectorStatus, QuarantinePolicy};
 pub use pipeline::{Pipeline, PipelineStats};
+pub use reload::{ReloadConfig, ReloadStats, Reloader};
 pub use services::EnricherServices;
 pub use source::{EventSource, Polled, ReplaySource, SourceStats};

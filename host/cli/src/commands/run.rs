@@ -5,13 +5,18 @@ use std::time::Instant;
 
 use anyhow::Context;
 use harrier_enrich::Enricher;
-use harrier_pipeline::{Agent, EnricherServices};
+use std::path::PathBuf;
+
+use harrier_pipeline::reload::LoadFn;
+use harrier_pipeline::{Agent, AgentHandle, EnricherServices, ReloadConfig, Reloader};
+use harrier_plugins::{PluginEngine, PluginSource};
 use harrier_sensor::{LiveSensor, SensorConfig};
 
 use super::{admin, assemble, require_root, shutdown_sinks, signals};
 use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::live::LiveSource;
+use crate::loader;
 
 /// Attach the sensor, load detectors, print findings until stopped.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -27,7 +32,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let enricher = Arc::new(Enricher::new(config.enrich.clone()));
     let seeded = enricher.seed_from_proc().context("reading /proc")?;
     let services = Arc::new(EnricherServices::live(enricher));
-    let assembled = assemble(&config, services)?;
+    let assembled = assemble(&config, services.clone())?;
 
     let mut sensor = LiveSensor::start(&SensorConfig {
         ring_buffer_bytes: config.sensor.ring_buffer_bytes,
@@ -40,15 +45,24 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let attached = sensor.features().attached.len();
 
     let detectors = assembled.pipeline.detectors().len();
+    let known = directory_plugins(&assembled.pipeline);
     let (agent, handle) = Agent::new(
         assembled.pipeline,
         Box::new(LiveSource(sensor)),
         config.agent.agent_config(),
     );
+    let config = Arc::new(config);
+    let reloader = watch_plugin_dirs(&config, known, &assembled.engine, &services, &handle)?;
+    let rescan = reloader.as_ref().map(|r| r.rescan_handle());
     let stop = handle.clone();
     signals::spawn(
         move || stop.stop(),
-        || tracing::info!("SIGHUP: rescan requested"),
+        move || {
+            tracing::info!("SIGHUP: rescanning plugin directories");
+            if let Some(rescan) = &rescan {
+                let _ = rescan.send(());
+            }
+        },
     )?;
     let admin = if config.admin.enabled {
         Some(admin::serve(&config.admin.socket, handle.clone())?)
@@ -72,6 +86,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 
     let stats = pipeline.stats();
     drop(pipeline);
+    drop(reloader);
     drop(admin);
     shutdown_sinks(assembled.sinks);
     drop(assembled.engine);
@@ -82,4 +97,45 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         "stopped"
     );
     Ok(())
+}
+
+/// Files of plugin directories loaded at start-up: (path, name, sha256).
+fn directory_plugins(pipeline: &harrier_pipeline::Pipeline) -> Vec<(PathBuf, String, String)> {
+    pipeline
+        .detectors()
+        .status()
+        .into_iter()
+        .filter_map(|d| match d.source {
+            PluginSource::Directory { path } => Some((path, d.name, d.sha256)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Start hot reload on the configured plugin directories (none: no watcher).
+fn watch_plugin_dirs(
+    config: &Arc<Config>,
+    known: Vec<(PathBuf, String, String)>,
+    engine: &Arc<PluginEngine>,
+    services: &Arc<EnricherServices>,
+    handle: &AgentHandle,
+) -> anyhow::Result<Option<Reloader>> {
+    if config.plugins.dirs.is_empty() {
+        return Ok(None);
+    }
+    let (config_for_load, engine, services) = (config.clone(), engine.clone(), services.clone());
+    let load: LoadFn = Box::new(move |path| {
+        let spec = loader::dir_spec(&config_for_load, path).map_err(|e| format!("{e:#}"))?;
+        engine
+            .load(spec, services.clone())
+            .map_err(|e| e.reason.to_string())
+    });
+    let reloader = Reloader::start(
+        config.plugins.dirs.clone(),
+        known,
+        load,
+        handle.clone(),
+        ReloadConfig::default(),
+    )?;
+    Ok(Some(reloader))
 }

@@ -7,8 +7,10 @@
 //!   `trap` (panic), `flood` (10 000 findings), `quiet` (no findings).
 //! - `init`: `fail` or `loop`; `self_test`: `fail`.
 //!
-//! State (the last sequence number seen) survives snapshot/restore, so the
-//! tests can see a hot reload carry it over.
+//! State (the last sequence number seen) survives snapshot/restore; in
+//! `echo` mode a batch that does not start right after it is reported as
+//! `Test:Runtime/SequenceGap`, which proves no event was lost or repeated
+//! across a hot swap.
 
 use std::cell::RefCell;
 
@@ -48,7 +50,10 @@ impl Guest for Hostile {
             version: "1.0.0".into(),
             description: "misbehaves on request".into(),
             subscriptions: vec![EventKind::Exec, EventKind::FileOpen],
-            finding_types: vec!["Test:Runtime/Echo".into()],
+            finding_types: vec![
+                "Test:Runtime/Echo".into(),
+                "Test:Runtime/SequenceGap".into(),
+            ],
         }
     }
 
@@ -73,6 +78,13 @@ impl Guest for Hostile {
 
     fn on_events(events: Vec<Event>) -> Vec<Finding> {
         let mode = CONFIG.with(|c| c.borrow().on_events.clone());
+        let before = LAST_SEQ.with(|s| *s.borrow());
+        let gap = match events.first() {
+            // Before any event (and without restored state) the stream must
+            // start at 1, so a swap that failed to carry state shows too.
+            Some(first) if first.seq != before + 1 => Some(gap(before, first.seq)),
+            _ => None,
+        };
         if let Some(last) = events.last() {
             LAST_SEQ.with(|s| *s.borrow_mut() = last.seq);
         }
@@ -82,7 +94,10 @@ impl Guest for Hostile {
             "trap" => panic!("hostile detector panics on purpose"),
             "flood" => (0..10_000).map(|i| echo(i, 0)).collect(),
             "quiet" => Vec::new(),
-            _ => events.iter().map(|e| echo(e.seq, e.process.pid)).collect(),
+            _ => gap
+                .into_iter()
+                .chain(events.iter().map(|e| echo(e.seq, e.process.pid)))
+                .collect(),
         }
     }
 
@@ -107,6 +122,21 @@ impl Guest for Hostile {
             .map_err(|_| "state must be 8 bytes".to_string())?;
         LAST_SEQ.with(|s| *s.borrow_mut() = u64::from_le_bytes(bytes));
         Ok(())
+    }
+}
+
+/// Reported when a batch does not start right after the last event seen
+/// (state carried across hot swaps by snapshot/restore).
+fn gap(last: u64, first: u64) -> Finding {
+    Finding {
+        finding_type: "Test:Runtime/SequenceGap".into(),
+        severity: 9.0,
+        title: format!("expected event {} after {last}, got {first}", last + 1),
+        description: String::new(),
+        mitre_technique: None,
+        pid: 0,
+        event_seqs: vec![first],
+        evidence: Vec::new(),
     }
 }
 

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up this machine (idempotent), build Harrier, and run the live agent
+# with the default detectors, printing findings as JSON lines on stdout.
+# Extra arguments go to `harrier run` (e.g. --plugins DIR, --config FILE).
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/bootstrap.sh
+cargo build --release -p harrier
+exec target/release/harrier run "$@"
