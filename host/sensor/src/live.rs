@@ -44,15 +44,19 @@ impl LiveSensor {
     pub fn start(config: &SensorConfig) -> Result<LiveSensor, SensorError> {
         system::check_privileges()?;
         let started = Instant::now();
+        let mut phases = Phases::new(started);
         let tracefs = system::ensure_tracefs();
         let offsets = offsets::resolve_file(offsets::VMLINUX_BTF)?;
+        phases.mark("btf-offsets");
         let btf = Btf::from_sys_fs().map_err(|e| SensorError::Load(format!("kernel BTF: {e}")))?;
+        phases.mark("btf-aya");
         let mut ebpf = EbpfLoader::new()
             .btf(Some(&btf))
             .override_global("OFFSETS", &offsets, true)
             .map_max_entries("EVENTS", ring_size(config.ring_buffer_bytes))
             .load(OBJECT)
             .map_err(|e| SensorError::Load(e.to_string()))?;
+        phases.mark("object-and-maps");
 
         // Every slot is written: a zeroed slot would read as kind 0 (exec).
         let mut specs: Array<_, SyscallSpec> = take_map(&mut ebpf, "SPECS")?;
@@ -79,15 +83,18 @@ impl LiveSensor {
             prog.attach(tracepoint)
                 .map_err(|e| attach_error(program, e))?;
             attached.push(format!("raw_tp/{tracepoint}"));
+            phases.mark(program);
         }
         let fentry = probe_fentry(&mut ebpf, &btf);
         let lsm = probe_lsm(&mut ebpf, &btf);
+        phases.mark("probes");
 
         let ring: RingBuf<MapData> = take_map(&mut ebpf, "EVENTS")?;
         let enabled = take_map(&mut ebpf, "ENABLED")?;
         let drops = take_map(&mut ebpf, "DROPS")?;
         let mut decoder = Decoder::new(system::boot_to_epoch_ns());
         decoder.set_enabled(&[]);
+        decoder.set_max_args(config.max_args as usize);
         let features = SensorFeatures {
             attached,
             hooked_syscalls: families::all_hooks().count(),
@@ -95,6 +102,7 @@ impl LiveSensor {
             lsm,
             tracefs,
             startup: started.elapsed(),
+            phases: phases.done,
         };
         tracing::info!(
             attached = ?features.attached,
@@ -189,6 +197,26 @@ impl LiveSensor {
     /// What the sensor attached and probed at start-up, and how long start-up took.
     pub fn features(&self) -> &SensorFeatures {
         &self.features
+    }
+}
+
+/// Start-up phase timer.
+struct Phases {
+    last: Instant,
+    done: Vec<(String, Duration)>,
+}
+
+impl Phases {
+    fn new(start: Instant) -> Phases {
+        Phases {
+            last: start,
+            done: Vec::new(),
+        }
+    }
+    fn mark(&mut self, name: &str) {
+        let now = Instant::now();
+        self.done.push((name.to_string(), now - self.last));
+        self.last = now;
     }
 }
 

@@ -63,4 +63,6 @@ pub struct SensorFeatures {
     pub tracefs: String,
     /// Time from privilege check to programs attached.
     pub startup: Duration,
+    /// Start-up broken down by phase (BTF, object load, each program, probes).
+    pub phases: Vec<(String, Duration)>,
 }

@@ -36,6 +36,10 @@ fn exec_fork_exit_of_a_marked_child() {
         |e| matches!(&e.detail, EventDetail::Fork(f) if f.child_pid == pid),
     );
     assert_eq!(fork.process.pid, me());
+    let EventDetail::Fork(f) = &fork.detail else {
+        unreachable!()
+    };
+    assert_ne!(f.clone_flags, 0, "clone flags of the spawn are known");
     let exec = s.wait_for(
         "exec",
         |e| matches!(&e.detail, EventDetail::Exec(x) if x.args.contains(&marker)),
@@ -297,5 +301,45 @@ fn disabled_kinds_are_not_emitted_and_stats_count() {
         f.fentry,
         f.lsm,
         f.tracefs
+    );
+    eprintln!("start-up phases: {:?}", f.phases);
+}
+
+#[test]
+fn ring_overflow_is_counted_per_kind() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0
+        && std::env::var("HARRIER_SKIP_PRIVILEGED").as_deref() == Ok("1")
+    {
+        eprintln!("SKIPPED: ring_overflow_is_counted_per_kind needs root (loads eBPF programs)");
+        return;
+    }
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "ring_overflow_is_counted_per_kind needs root (loads eBPF programs)"
+    );
+    let config = harrier_sensor::SensorConfig {
+        ring_buffer_bytes: 4096,
+        exclude_pids: Vec::new(),
+        ..Default::default()
+    };
+    let mut sensor = harrier_sensor::LiveSensor::start(&config).expect("sensor starts");
+    sensor.set_enabled(&[EventKind::FileOpen]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..2000 {
+        let _ = std::fs::File::open(dir.path().join(format!("missing-{i}")));
+    }
+    let stats = sensor.stats();
+    assert!(stats.dropped_of(EventKind::FileOpen) > 0, "{stats:?}");
+    assert_eq!(stats.dropped_of(EventKind::Exec), 0);
+    let mut out = Vec::new();
+    sensor
+        .poll(&mut out, 100_000, std::time::Duration::from_millis(10))
+        .unwrap();
+    assert!(!out.is_empty());
+    assert_eq!(
+        sensor.stats().received_of(EventKind::FileOpen),
+        out.len() as u64
     );
 }

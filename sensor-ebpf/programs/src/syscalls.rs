@@ -217,21 +217,23 @@ fn put_strings(w: &mut Writer, o: &Offsets, args: &[u64; 6], spec: &SyscallSpec)
             continue;
         }
         let base_tag = tag::BASE0 + i as u8;
-        if dirfd == NO_ARG || arg(args, dirfd) as i32 == AT_FDCWD {
+        // Pick the base directory first so there is one walk per string, not two.
+        let path = if dirfd == NO_ARG || arg(args, dirfd) as i32 == AT_FDCWD {
             let fs = read_ptr(current_task() + o.task_fs as u64);
-            let pwd = fs + o.fs_pwd as u64;
-            w.put_dpath(
-                base_tag,
-                o,
-                read_ptr(pwd + o.path_dentry as u64),
-                read_ptr(pwd + o.path_mnt as u64),
-            );
+            fs + o.fs_pwd as u64
         } else {
             let file = fd_file(o, arg(args, dirfd));
-            if file != 0 {
-                put_file_path(w, o, base_tag, file);
+            if file == 0 {
+                continue;
             }
-        }
+            file + o.file_path as u64
+        };
+        w.put_dpath(
+            base_tag,
+            o,
+            read_ptr(path + o.path_dentry as u64),
+            read_ptr(path + o.path_mnt as u64),
+        );
     }
 }
 

@@ -53,6 +53,7 @@ pub struct Decoder {
     boot_to_epoch_ns: i64,
     enabled: [bool; EventKind::ALL.len()],
     syscall_names: Vec<&'static str>,
+    max_args: usize,
 }
 
 impl Decoder {
@@ -70,7 +71,13 @@ impl Decoder {
             boot_to_epoch_ns,
             enabled: [true; EventKind::ALL.len()],
             syscall_names,
+            max_args: usize::MAX,
         }
+    }
+
+    /// Keep at most `max` exec arguments (more are dropped and the event marked truncated).
+    pub fn set_max_args(&mut self, max: usize) {
+        self.max_args = max;
     }
 
     /// Only events of these kinds are returned (others decode to `None`).
@@ -109,9 +116,15 @@ impl Decoder {
                 families::decode_syscall(kind, name, &rec)
             }
         };
-        let Some(detail) = detail else {
+        let Some(mut detail) = detail else {
             return Ok(None);
         };
+        if let EventDetail::Exec(exec) = &mut detail
+            && exec.args.len() > self.max_args
+        {
+            exec.args.truncate(self.max_args);
+            exec.args_truncated = true;
+        }
         if !self.enabled[detail.kind().index()] {
             return Ok(None);
         }

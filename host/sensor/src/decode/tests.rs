@@ -118,6 +118,21 @@ fn exec_record_decodes_every_field() {
 }
 
 #[test]
+fn exec_arguments_are_capped() {
+    let bytes = Rec::new(EventKind::Exec, 0)
+        .item(tag::EXEC_FILENAME, b"/bin/x\0", false)
+        .item(tag::EXEC_ARGV, b"x\0a\0b\0c\0", false)
+        .bytes();
+    let mut d = Decoder::new(0);
+    d.set_max_args(2);
+    let EventDetail::Exec(e) = d.decode(&bytes).unwrap().unwrap().detail else {
+        panic!()
+    };
+    assert_eq!(e.args, vec!["x", "a"]);
+    assert!(e.args_truncated);
+}
+
+#[test]
 fn sequence_numbers_increase_and_disabled_kinds_are_skipped() {
     let exit = Rec::new(EventKind::Exit, 0)
         .args(&[(3 << 8) as u64])
