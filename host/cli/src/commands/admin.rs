@@ -15,11 +15,14 @@ use super::metrics;
 /// A running admin endpoint; the socket is removed when this is dropped.
 pub struct AdminServer {
     path: PathBuf,
-    _runtime: tokio::runtime::Runtime,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Drop for AdminServer {
     fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
         let _ = std::fs::remove_file(&self.path);
     }
 }
@@ -31,17 +34,26 @@ pub fn serve(path: &Path, handle: AgentHandle) -> anyhow::Result<AdminServer> {
             .with_context(|| format!("admin socket directory {}", dir.display()))?;
     }
     let _ = std::fs::remove_file(path);
+    // Bind here, so a bad path is reported before `ready`.
+    let listener = std::os::unix::net::UnixListener::bind(path)
+        .with_context(|| format!("admin socket {}", path.display()))?;
+    listener.set_nonblocking(true)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let listener = runtime
-        .block_on(async { UnixListener::bind(path) })
-        .with_context(|| format!("admin socket {}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    let thread_runtime = runtime.handle().clone();
+    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new().name("harrier-admin".into()).spawn(move || {
-        thread_runtime.block_on(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
+        runtime.block_on(async move {
+            let Ok(listener) = UnixListener::from_std(listener) else { return };
+            loop {
+                let mut stream = tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(_) => continue,
+                    },
+                    _ = &mut stop_rx => break,
+                };
                 let handle = handle.clone();
                 tokio::spawn(async move {
                     let mut request = Vec::new();
@@ -65,7 +77,7 @@ pub fn serve(path: &Path, handle: AgentHandle) -> anyhow::Result<AdminServer> {
     })?;
     Ok(AdminServer {
         path: path.to_path_buf(),
-        _runtime: runtime,
+        stop: Some(stop_tx),
     })
 }
 

@@ -2,7 +2,10 @@
 
 use std::fmt::Write;
 
-use harrier_pipeline::AgentStatus;
+use harrier_pipeline::{AgentStatus, DetectorStatus};
+
+/// Reads one counter of a detector.
+type PluginCounter = fn(&DetectorStatus) -> u64;
 
 /// Render the status as Prometheus metrics.
 pub fn render(status: &AgentStatus) -> String {
@@ -84,7 +87,7 @@ pub fn render(status: &AgentStatus) -> String {
             "harrier_findings_suppressed_total{{rule=\"{rule}\"}} {n}"
         );
     }
-    let per_plugin: [(&str, &str, fn(&harrier_pipeline::DetectorStatus) -> u64); 8] = [
+    let per_plugin: [(&str, &str, PluginCounter); 8] = [
         (
             "harrier_plugin_events_total",
             "Events delivered to a detector.",
