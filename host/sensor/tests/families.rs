@@ -536,6 +536,27 @@ fn dns_queries_over_udp() {
     };
     assert_eq!(d.server, SocketAddress::Ipv4(("127.0.0.1".into(), 53)));
 
+    // sendmmsg (glibc sends A and AAAA queries this way): the first message is seen.
+    let mut query = dns_query("mmsg.harrier.test");
+    let mut iov = libc::iovec {
+        iov_base: query.as_mut_ptr() as *mut _,
+        iov_len: query.len(),
+    };
+    // SAFETY: zeroed mmsghdr is valid; fields set below point to live buffers.
+    let mut msg: libc::mmsghdr = unsafe { std::mem::zeroed() };
+    msg.msg_hdr.msg_iov = &mut iov;
+    msg.msg_hdr.msg_iovlen = 1;
+    // SAFETY: one valid mmsghdr on a connected socket.
+    let _ = unsafe { libc::sendmmsg(connected.as_raw_fd(), &mut msg, 1, 0) };
+    let ev = s.wait_for(
+        "sendmmsg dns",
+        |e| matches!(&e.detail, EventDetail::DnsQuery(d) if d.query == "mmsg.harrier.test"),
+    );
+    let EventDetail::DnsQuery(d) = ev.detail else {
+        unreachable!()
+    };
+    assert_eq!(d.server, SocketAddress::Ipv4(("127.0.0.1".into(), 53)));
+
     // Traffic to other ports is filtered in the kernel.
     let other = UdpSocket::bind("127.0.0.1:0").unwrap();
     let sink = UdpSocket::bind("127.0.0.1:0").unwrap();

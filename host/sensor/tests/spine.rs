@@ -25,6 +25,8 @@ fn exec_fork_exit_of_a_marked_child() {
         .arg("exit 3")
         .arg(&marker)
         .env("LD_LIBRARY_PATH", "/opt/harrier-test")
+        .env("LD_PRELOAD", "/nonexistent/harrier-preload.so")
+        .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn sh");
     let pid = child.id();
@@ -60,6 +62,10 @@ fn exec_fork_exit_of_a_marked_child() {
         std::env::current_dir().unwrap().to_string_lossy().as_ref()
     );
     assert_eq!(x.ld_library_path.as_deref(), Some("/opt/harrier-test"));
+    assert_eq!(
+        x.ld_preload.as_deref(),
+        Some("/nonexistent/harrier-preload.so")
+    );
     let meta = std::fs::metadata(&x.filename).expect("stat exe");
     use std::os::unix::fs::MetadataExt;
     assert_eq!(x.inode, meta.ino());

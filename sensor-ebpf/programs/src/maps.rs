@@ -35,9 +35,21 @@ pub static STASH: LruHashMap<u64, Stash> = LruHashMap::with_max_entries(16384, 0
 #[map]
 pub static WRITTEN: LruHashMap<u64, u64> = LruHashMap::with_max_entries(16384, 0);
 
-/// One scratch buffer per CPU to build records in.
+/// Scratch buffers per CPU to build records in: one per [`Slot`], because the
+/// syscall programs may be preempted (syscall tracepoints are faultable) while
+/// the scheduler hooks run on the same CPU.
 #[map]
-pub static SCRATCH: PerCpuArray<Scratch> = PerCpuArray::with_max_entries(1, 0);
+pub static SCRATCH: PerCpuArray<Scratch> = PerCpuArray::with_max_entries(2, 0);
+
+/// Which scratch buffer a program uses.
+#[derive(Clone, Copy)]
+#[repr(u32)]
+pub enum Slot {
+    /// sys_exit.
+    Syscall = 0,
+    /// sched_process_exec/exit/fork.
+    Sched = 1,
+}
 
 /// A syscall's number and raw arguments.
 #[repr(C)]
@@ -59,6 +71,9 @@ pub struct Scratch {
     pub off: u64,
     /// Dentry walk state (see writer.rs).
     pub walk: Walk,
+    /// The slot this buffer is (set by the writer, read by the walk callback).
+    pub slot: u32,
+    pub _pad: u32,
 }
 
 /// State of a dentry walk.
@@ -87,10 +102,10 @@ pub fn excluded() -> bool {
     unsafe { EXCLUDED.get(tgid) }.is_some()
 }
 
-/// The scratch space of this CPU.
+/// This CPU's scratch space for `slot`.
 #[inline(always)]
-pub fn scratch() -> Option<*mut Scratch> {
-    SCRATCH.get_ptr_mut(0)
+pub fn scratch(slot: Slot) -> Option<*mut Scratch> {
+    SCRATCH.get_ptr_mut(slot as u32)
 }
 
 /// Send the record in `buf` of `len` bytes; count a drop for `kind` if the ring is full.

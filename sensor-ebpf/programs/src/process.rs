@@ -16,7 +16,7 @@ use harrier_sensor_common::{ARGS_MAX, ENV_MAX, ExecInfo, NO_ARG, STR_MAX, tag};
 
 use crate::{
     kernel::{fill_header, offsets, read, read_ptr},
-    maps::{SPECS, STASH, emit, enabled, excluded, scratch},
+    maps::{SPECS, STASH, Slot, emit, enabled, excluded, scratch},
     syscalls::arg,
     writer::Writer,
 };
@@ -34,12 +34,14 @@ pub fn sched_process_exec(ctx: RawTracePointContext) -> u32 {
     if !enabled(KIND_EXEC) || excluded() {
         return 0;
     }
-    let Some(buf) = scratch() else { return 0 };
+    let Some(buf) = scratch(Slot::Sched) else {
+        return 0;
+    };
     let o = offsets();
     let task: u64 = ctx.arg(0);
     let old_pid: u64 = ctx.arg(1);
     let bprm: u64 = ctx.arg(2);
-    let mut w = Writer::new(buf);
+    let mut w = Writer::new(buf, Slot::Sched);
     fill_header(w.header(), o, KIND_EXEC);
     w.header().args[0] = old_pid;
 
@@ -103,10 +105,12 @@ pub fn sched_process_exit(ctx: RawTracePointContext) -> u32 {
     if pid_tgid >> 32 != pid_tgid & 0xffff_ffff {
         return 0;
     }
-    let Some(buf) = scratch() else { return 0 };
+    let Some(buf) = scratch(Slot::Sched) else {
+        return 0;
+    };
     let o = offsets();
     let task: u64 = ctx.arg(0);
-    let mut w = Writer::new(buf);
+    let mut w = Writer::new(buf, Slot::Sched);
     fill_header(w.header(), o, KIND_EXIT);
     w.header().args[0] = read::<i32>(task + o.task_exit_code as u64) as u32 as u64;
     let (ptr, len) = w.finish();
@@ -120,10 +124,12 @@ pub fn sched_process_fork(ctx: RawTracePointContext) -> u32 {
     if !enabled(KIND_FORK) || excluded() {
         return 0;
     }
-    let Some(buf) = scratch() else { return 0 };
+    let Some(buf) = scratch(Slot::Sched) else {
+        return 0;
+    };
     let o = offsets();
     let child: u64 = ctx.arg(1);
-    let mut w = Writer::new(buf);
+    let mut w = Writer::new(buf, Slot::Sched);
     fill_header(w.header(), o, KIND_FORK);
     let h = w.header();
     h.args[0] = read::<i32>(child + o.task_pid as u64) as u32 as u64;

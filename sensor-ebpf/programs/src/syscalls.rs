@@ -19,7 +19,7 @@ use crate::{
         Offsets, current_task, fd_file, fd_info, file_mode, fill_header, is_regular, offsets,
         read_ptr,
     },
-    maps::{SPECS, STASH, Stash, WRITTEN, emit, enabled, excluded, scratch},
+    maps::{SPECS, STASH, Slot, Stash, WRITTEN, emit, enabled, excluded, scratch},
     writer::Writer,
 };
 
@@ -128,8 +128,10 @@ pub fn sys_exit(ctx: RawTracePointContext) -> u32 {
         return 0;
     }
 
-    let Some(buf) = scratch() else { return 0 };
-    let mut w = Writer::new(buf);
+    let Some(buf) = scratch(Slot::Syscall) else {
+        return 0;
+    };
+    let mut w = Writer::new(buf, Slot::Syscall);
     let h = w.header();
     fill_header(h, o, spec.kind);
     h.flags = REC_HAS_RESULT;

@@ -20,7 +20,7 @@ use harrier_sensor_common::{
 
 use crate::{
     kernel::{Offsets, offsets, read_ptr},
-    maps::{SCRATCH, Scratch, Walk},
+    maps::{SCRATCH, Scratch, Slot, Walk},
 };
 
 const MASK: usize = RECORD_MAX - 1;
@@ -28,13 +28,14 @@ const MASK: usize = RECORD_MAX - 1;
 /// A record under construction.
 pub struct Writer {
     s: *mut Scratch,
+    slot: Slot,
 }
 
 impl Writer {
     /// Start a record in this CPU's scratch space.
     #[inline(always)]
-    pub fn new(s: *mut Scratch) -> Writer {
-        let w = Writer { s };
+    pub fn new(s: *mut Scratch, slot: Slot) -> Writer {
+        let w = Writer { s, slot };
         w.set_off(HEADER_SIZE);
         w
     }
@@ -205,11 +206,12 @@ impl Writer {
             done: 0,
         };
         unsafe { write_volatile(addr_of_mut!((*self.s).walk), walk) };
+        let mut slot = self.slot as u32;
         unsafe {
             bpf_loop(
                 PATH_DEPTH,
                 walk_step as *const () as *mut c_void,
-                core::ptr::null_mut(),
+                &mut slot as *mut u32 as *mut c_void,
                 0,
             )
         };
@@ -222,9 +224,10 @@ impl Writer {
 /// One step of a dentry walk (state in the scratch map): cross a mount or emit one
 /// component. Returns 1 to stop.
 #[inline(never)]
-extern "C" fn walk_step(_index: u32, _ctx: *mut c_void) -> i64 {
+extern "C" fn walk_step(_index: u32, ctx: *mut c_void) -> i64 {
     let o = offsets();
-    let Some(s) = SCRATCH.get_ptr_mut(0) else {
+    let slot = unsafe { *(ctx as *const u32) } & 1;
+    let Some(s) = SCRATCH.get_ptr_mut(slot) else {
         return 1;
     };
     let walk = unsafe { &mut (*s).walk };
