@@ -13,11 +13,13 @@
 //!   accounts, `ld.so.preload`, shell start-up file tampering.
 //! - `DefenseEvasion:Runtime/SuspiciousCommand`: disabling SELinux/AppArmor,
 //!   firewalls or audit, history suppression, timestomping, immutable bits.
+//! - `Impact:Runtime/BulkDataRemoval`: shredding, disk wiping, removing `/`
+//!   (Falco "Remove Bulk Data from Disk").
 //!
 //! Rules are (finding type, name, all-of substrings) over the command line,
-//! matched case-insensitively without allocating.
+//! matched against the lower-cased command line (one reused buffer).
 
-use harrier_sdk::matching::{basename, contains_ignore_case};
+use harrier_sdk::matching::basename;
 use harrier_sdk::{
     Detector, Event, EventDetail, EventKind, ExecEvent, Finding, FindingBuilder, FindingSpec,
     Metadata, Policy, config, finding, testing,
@@ -65,8 +67,24 @@ pub const EVASION_CMD: FindingSpec = FindingSpec {
     mitre: "T1562.001",
 };
 
+/// Bulk data destruction.
+pub const BULK_REMOVAL: FindingSpec = FindingSpec {
+    finding_type: "Impact:Runtime/BulkDataRemoval",
+    severity: 7.0,
+    title: "Bulk data removal",
+    description: "A command shreds files, wipes a disk or file system signatures, or removes the root file system (Falco: Remove Bulk Data from Disk).",
+    mitre: "T1485",
+};
+
 /// Every finding type of this detector.
-pub const SPECS: [FindingSpec; 5] = [TOOL, EXEC_CMD, DISCOVERY_CMD, PERSISTENCE_CMD, EVASION_CMD];
+pub const SPECS: [FindingSpec; 6] = [
+    TOOL,
+    EXEC_CMD,
+    DISCOVERY_CMD,
+    PERSISTENCE_CMD,
+    EVASION_CMD,
+    BULK_REMOVAL,
+];
 
 /// Offensive tools by program name, with their category.
 pub const TOOLS: &[(&str, &str)] = &[
@@ -271,6 +289,16 @@ pub const RULES: &[Rule] = &[
     (&EVASION_CMD, "immutable bit", &["chattr ", "+i"]),
     (&EVASION_CMD, "kernel log wiped", &["dmesg -c"]),
     (&EVASION_CMD, "kernel log wiped", &["dmesg --clear"]),
+    (&BULK_REMOVAL, "files shredded", &["shred "]),
+    (
+        &BULK_REMOVAL,
+        "root file system removed",
+        &["rm ", "--no-preserve-root"],
+    ),
+    (&BULK_REMOVAL, "root file system removed", &["rm -rf /*"]),
+    (&BULK_REMOVAL, "disk wiped", &["dd ", "of=/dev/sd"]),
+    (&BULK_REMOVAL, "disk wiped", &["dd ", "of=/dev/nvme"]),
+    (&BULK_REMOVAL, "file system signatures wiped", &["wipefs "]),
 ];
 
 /// The detector's own configuration keys.
@@ -361,6 +389,7 @@ impl Detector for Commands {
                 .evidence("cmdline", exec.args.join(" "));
             self.emit(b, &TOOL, event, out);
         }
+        // The lower-cased command line, in a buffer reused across events.
         self.line.clear();
         for (i, a) in exec.args.iter().enumerate() {
             if i > 0 {
@@ -368,14 +397,15 @@ impl Detector for Commands {
             }
             self.line.push_str(a);
         }
+        self.line.make_ascii_lowercase();
         // One finding per type per execution: the first rule that matches.
-        let mut seen: [bool; 5] = [false; 5];
+        let mut seen = [false; SPECS.len()];
         for (spec, name, needles) in RULES {
             let slot = SPECS
                 .iter()
                 .position(|s| s.finding_type == spec.finding_type)
                 .unwrap_or(0);
-            if seen[slot] || !needles.iter().all(|n| contains_ignore_case(&self.line, n)) {
+            if seen[slot] || !needles.iter().all(|n| self.line.contains(n)) {
                 continue;
             }
             seen[slot] = true;
@@ -399,6 +429,7 @@ impl Detector for Commands {
                 PERSISTENCE_CMD.finding_type,
                 EVASION_CMD.finding_type,
                 EVASION_CMD.finding_type,
+                BULK_REMOVAL.finding_type,
             ],
         )
     }
@@ -431,6 +462,7 @@ mod tests {
                 (904, PERSISTENCE_CMD.finding_type),
                 (905, EVASION_CMD.finding_type),
                 (906, EVASION_CMD.finding_type),
+                (907, BULK_REMOVAL.finding_type),
             ]
         );
         assert!(f[0].title.ends_with("nmap"));
@@ -456,7 +488,7 @@ mod tests {
             r#"{"allowed_tools":["nmap"],"disabled_types":["DefenseEvasion:Runtime/SuspiciousCommand"]}"#,
             "commands/detect.jsonl",
         );
-        assert_eq!(types(&f).len(), 3, "{f:#?}");
+        assert_eq!(types(&f).len(), 4, "{f:#?}");
         let f = run(r#"{"extra_tools":["ls"]}"#, "benign.jsonl");
         assert_eq!(
             f.iter()

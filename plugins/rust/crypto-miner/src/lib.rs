@@ -7,7 +7,7 @@
 //! `extra_pool_domains`, plus the shared policy keys of
 //! [`harrier_sdk::config`].
 
-use harrier_sdk::matching::{basename, contains_ignore_case};
+use harrier_sdk::matching::basename;
 use harrier_sdk::{
     Detector, Event, EventDetail, EventKind, ExecEvent, Finding, FindingBuilder, FindingSpec,
     Metadata, Policy, config, finding, testing,
@@ -108,18 +108,13 @@ struct Own {
     extra_pool_domains: Vec<String>,
 }
 
-/// Why an execution looks like mining.
-enum Indicator<'a> {
-    Name(&'a str),
-    Stratum(&'a str),
-    Pool(&'a str),
-}
-
 /// The crypto-miner detector.
 pub struct CryptoMiner {
     policy: Policy,
     names: Vec<String>,
     pools: Vec<String>,
+    /// Reused buffer for lower-casing arguments.
+    lower: String,
 }
 
 impl CryptoMiner {
@@ -128,24 +123,34 @@ impl CryptoMiner {
             || self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
     }
 
-    fn indicator<'a>(&self, exec: &'a ExecEvent) -> Option<Indicator<'a>> {
+    /// Why `exec` looks like mining, as (evidence key, value).
+    fn indicator(&mut self, exec: &ExecEvent) -> Option<(&'static str, String)> {
         let file = basename(&exec.filename);
         if self.is_miner_name(file) {
-            return Some(Indicator::Name(file));
+            return Some(("miner_name", file.to_string()));
         }
         if let Some(arg0) = exec.args.first().map(|a| basename(a))
             && self.is_miner_name(arg0)
         {
-            return Some(Indicator::Name(arg0));
+            return Some(("miner_name", arg0.to_string()));
         }
         for arg in &exec.args {
-            if STRATUM_SCHEMES.iter().any(|s| contains_ignore_case(arg, s)) {
-                return Some(Indicator::Stratum(arg));
+            // Only arguments that can hold a URL or host name are looked at,
+            // lower-cased once into a reused buffer.
+            if !arg.contains('.') && !arg.contains("://") {
+                continue;
             }
-            if POOL_DOMAINS.iter().any(|d| contains_ignore_case(arg, d))
-                || self.pools.iter().any(|d| contains_ignore_case(arg, d))
+            self.lower.clear();
+            self.lower.push_str(arg);
+            self.lower.make_ascii_lowercase();
+            let l = self.lower.as_str();
+            if STRATUM_SCHEMES.iter().any(|s| l.contains(s)) {
+                return Some(("stratum_url", arg.clone()));
+            }
+            if POOL_DOMAINS.iter().any(|d| l.contains(d))
+                || self.pools.iter().any(|d| l.contains(d.as_str()))
             {
-                return Some(Indicator::Pool(arg));
+                return Some(("pool_argument", arg.clone()));
             }
         }
         None
@@ -170,6 +175,7 @@ impl Detector for CryptoMiner {
             policy,
             names: own.extra_miner_names,
             pools: lower(own.extra_pool_domains),
+            lower: String::new(),
         })
     }
 
@@ -177,7 +183,7 @@ impl Detector for CryptoMiner {
         let EventDetail::Exec(exec) = &event.detail else {
             return;
         };
-        let Some(indicator) = self.indicator(exec) else {
+        let Some((key, value)) = self.indicator(exec) else {
             return;
         };
         if !self
@@ -186,14 +192,9 @@ impl Detector for CryptoMiner {
         {
             return;
         }
-        let (key, value) = match indicator {
-            Indicator::Name(n) => ("miner_name", n),
-            Indicator::Stratum(u) => ("stratum_url", u),
-            Indicator::Pool(p) => ("pool_argument", p),
-        };
         out.push(
             FindingBuilder::new(&MINER, event)
-                .evidence(key, value)
+                .evidence(key, &value)
                 .evidence("filename", &exec.filename)
                 .evidence("cmdline", exec.args.join(" "))
                 .build(),

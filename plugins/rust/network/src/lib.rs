@@ -14,6 +14,9 @@
 //!   pool or cryptocurrency service domain.
 //! - `Backdoor:Runtime/C&CActivity.B!DNS`: a DNS query for a known
 //!   command-and-control domain.
+//! - `UnauthorizedAccess:Runtime/SshNonStandardPort`: an SSH client connects
+//!   to a port other than 22 (Falco "Disallowed SSH Connection Non Standard
+//!   Port"); allow ports with `allowed_ssh_ports`.
 //!
 //! Both domain lists are bundled and extended with `extra_mining_domains`
 //! and `extra_c2_domains`; a domain matches itself and its subdomains.
@@ -23,7 +26,7 @@ use std::collections::HashMap;
 use harrier_sdk::matching::{any_arg_contains, basename, is_shell};
 use harrier_sdk::{
     Detector, Event, EventDetail, EventKind, Finding, FindingBuilder, FindingSpec, Metadata,
-    Policy, config, finding, testing,
+    Policy, SocketAddress, config, finding, testing,
 };
 use serde::{Deserialize, Serialize};
 
@@ -68,8 +71,27 @@ pub const C2_DNS: FindingSpec = FindingSpec {
     mitre: "T1071.004",
 };
 
+/// ssh to a non-standard port.
+pub const SSH_PORT: FindingSpec = FindingSpec {
+    finding_type: "UnauthorizedAccess:Runtime/SshNonStandardPort",
+    severity: 3.0,
+    title: "SSH connection to a non-standard port",
+    description: "An SSH client connected to a port other than 22, a way to reach tunnels and attacker infrastructure (Falco: Disallowed SSH Connection Non Standard Port).",
+    mitre: "T1571",
+};
+
 /// Every finding type of this detector.
-pub const SPECS: [FindingSpec; 5] = [REVERSE_SHELL, NETCAT, PACKET_SOCKET, BITCOIN_DNS, C2_DNS];
+pub const SPECS: [FindingSpec; 6] = [
+    REVERSE_SHELL,
+    NETCAT,
+    PACKET_SOCKET,
+    BITCOIN_DNS,
+    C2_DNS,
+    SSH_PORT,
+];
+
+/// SSH client program names.
+const SSH_CLIENTS: &[&str] = &["ssh", "dbclient", "sshpass"];
 
 /// Mining pools and in-browser mining services.
 pub const MINING_DOMAINS: &[&str] = &[
@@ -140,6 +162,8 @@ struct Own {
     extra_mining_domains: Vec<String>,
     extra_c2_domains: Vec<String>,
     trusted_packet_programs: Vec<String>,
+    /// Ports an SSH client may connect to besides 22.
+    allowed_ssh_ports: Vec<u16>,
 }
 
 /// State carried across hot reloads: pids with a socket on 0/1/2 (seq of the
@@ -225,6 +249,7 @@ impl Detector for Network {
                 EventKind::Exit,
                 EventKind::SocketCreate,
                 EventKind::DnsQuery,
+                EventKind::NetConnect,
             ],
             &SPECS,
         )
@@ -296,6 +321,21 @@ impl Detector for Network {
                 self.state.redirected.remove(&pid);
                 self.state.reported.retain(|p| *p != pid);
             }
+            EventDetail::NetConnect(n) => {
+                let port = match &n.address {
+                    SocketAddress::Ipv4((_, port)) | SocketAddress::Ipv6((_, port)) => *port,
+                    _ => return,
+                };
+                if port != 22
+                    && n.result >= 0
+                    && SSH_CLIENTS.contains(&basename(&event.process.exe))
+                    && !self.own.allowed_ssh_ports.contains(&port)
+                {
+                    let b = FindingBuilder::new(&SSH_PORT, event)
+                        .evidence("remote_port", port.to_string());
+                    self.emit(b, &SSH_PORT, event, out);
+                }
+            }
             EventDetail::SocketCreate(s) => {
                 let name = basename(&event.process.exe);
                 if s.family == AF_PACKET
@@ -350,6 +390,7 @@ impl Detector for Network {
                 PACKET_SOCKET.finding_type,
                 BITCOIN_DNS.finding_type,
                 C2_DNS.finding_type,
+                SSH_PORT.finding_type,
             ],
         )
     }
@@ -394,6 +435,7 @@ mod tests {
                 (1104, PACKET_SOCKET.finding_type),
                 (1105, BITCOIN_DNS.finding_type),
                 (1105, C2_DNS.finding_type),
+                (1106, SSH_PORT.finding_type),
             ]
         );
         assert_eq!(f[0].event_seqs.len(), 2, "cites the dup2 and the exec");

@@ -13,6 +13,8 @@
 //! - `PrivilegeEscalation:Runtime/ElevationToRoot`: a non-root process
 //!   successfully sets its uid or euid to 0 without being a known setuid
 //!   helper (sudo, su, ...).
+//! - `PrivilegeEscalation:Runtime/DebugfsLaunchedInContainer`: `debugfs` run
+//!   in a container (Falco "Debugfs Launched in Privileged Container").
 
 use harrier_sdk::matching::basename;
 use harrier_sdk::{
@@ -70,14 +72,24 @@ pub const TO_ROOT: FindingSpec = FindingSpec {
     mitre: "T1548.001",
 };
 
+/// debugfs run in a container.
+pub const DEBUGFS: FindingSpec = FindingSpec {
+    finding_type: "PrivilegeEscalation:Runtime/DebugfsLaunchedInContainer",
+    severity: 7.0,
+    title: "debugfs launched in a container",
+    description: "debugfs was run inside a container; in a privileged container it reads and writes the host's disk directly (Falco: Debugfs Launched in Privileged Container).",
+    mitre: "T1611",
+};
+
 /// Every finding type of this detector.
-pub const SPECS: [FindingSpec; 6] = [
+pub const SPECS: [FindingSpec; 7] = [
     DOCKER_SOCKET,
     RUNC_ESCAPE,
     RELEASE_AGENT,
     HOST_MOUNT,
     USERFAULTFD,
     TO_ROOT,
+    DEBUGFS,
 ];
 
 /// Known clients of container runtime sockets.
@@ -305,6 +317,7 @@ impl Detector for PrivilegeEscalation {
                 EventKind::Mount,
                 EventKind::Userfaultfd,
                 EventKind::CredentialChange,
+                EventKind::Exec,
             ],
             &SPECS,
         )
@@ -345,6 +358,18 @@ impl Detector for PrivilegeEscalation {
                 }
             }
             EventDetail::Mount(m) => self.on_mount(event, m, out),
+            EventDetail::Exec(exec)
+                if event.process.container_id.is_some()
+                    && basename(&exec.filename) == "debugfs" =>
+            {
+                self.emit(
+                    &DEBUGFS,
+                    event,
+                    None,
+                    &[("cmdline", &exec.args.join(" "))],
+                    out,
+                );
+            }
             EventDetail::Userfaultfd(u) if u.result >= 0 => {
                 self.emit(&USERFAULTFD, event, None, &[], out);
             }
@@ -418,17 +443,17 @@ mod tests {
             r#"{"trusted_socket_clients":["python3"],"trusted_setuid_programs":["dirtypipe"]}"#,
             "privilege-escalation/detect.jsonl",
         );
-        assert_eq!(f.len(), 4, "{f:#?}");
+        assert_eq!(f.len(), 5, "{f:#?}");
         let f = run(
             r#"{"containers_only":true}"#,
             "privilege-escalation/detect.jsonl",
         );
-        assert_eq!(f.len(), 4, "userfaultfd and elevation were on the host");
+        assert_eq!(f.len(), 5, "userfaultfd and elevation were on the host");
         let f = run(
             r#"{"allow_paths":["/tmp/cgrp/*"]}"#,
             "privilege-escalation/detect.jsonl",
         );
-        assert_eq!(f.len(), 5);
+        assert_eq!(f.len(), 6);
         assert!(PrivilegeEscalation::new(r#"{"runtime_sockets":"x"}"#).is_err());
         let default =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/default-config.json"))
