@@ -42,6 +42,11 @@ impl LiveSensor {
     /// Check privileges, mount tracefs if needed, resolve kernel offsets, load and attach
     /// the programs. Every event kind starts switched off: call [`LiveSensor::set_enabled`].
     pub fn start(config: &SensorConfig) -> Result<LiveSensor, SensorError> {
+        if OBJECT.is_empty() {
+            return Err(SensorError::Load(
+                "this build has no eBPF object (built with AYA_BUILD_SKIP=1); rebuild with the nightly toolchain and bpf-linker".into(),
+            ));
+        }
         system::check_privileges()?;
         let started = Instant::now();
         let mut phases = Phases::new(started);
