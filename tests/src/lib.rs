@@ -136,3 +136,45 @@ impl harrier_pipeline::EventSource for GeneratedSource {
         harrier_pipeline::SourceStats::default()
     }
 }
+
+/// The `harrier` binary built next to the test executables.
+pub fn harrier_bin() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/harrier
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join("harrier"))
+        .expect("target directory layout");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it first (`cargo build --release -p harrier`; ./test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// The repository root.
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repository")
+        .to_path_buf()
+}
+
+/// Whether this test may use root-only features. Without root the test
+/// fails with a clear message, unless `HARRIER_SKIP_PRIVILEGED=1`, in which
+/// case it says it is skipped and returns `false`.
+pub fn privileged(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    if std::env::var("HARRIER_SKIP_PRIVILEGED").as_deref() == Ok("1") {
+        eprintln!("SKIPPED: {test} needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)");
+        return false;
+    }
+    panic!(
+        "{test} needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN) to load eBPF programs; run as root or set HARRIER_SKIP_PRIVILEGED=1 to skip"
+    );
+}
