@@ -23,6 +23,8 @@
 //! harrier_sdk::export_detector!(MyDetector);
 //! ```
 
+#![deny(missing_docs)]
+
 extern crate self as harrier_sdk;
 
 pub mod bindings;

@@ -4,6 +4,8 @@
 //! WebAssembly component (world `harrier:detector/detector@0.1.0`, no WASI
 //! imports) and embeds it with its default configuration.
 
+#![deny(missing_docs)]
+
 /// One embedded detector component.
 #[derive(Debug, Clone, Copy)]
 pub struct EmbeddedDetector {

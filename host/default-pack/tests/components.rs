@@ -3,7 +3,11 @@
 //! metadata is sound, its default configuration is accepted and its built-in
 //! self-test passes inside the sandbox.
 
+use std::path::PathBuf;
+
 use harrier_default_pack::detectors;
+use harrier_events::Event;
+use harrier_events::capture::CaptureReader;
 use harrier_events::{Detector, FileWriteInfo, LogLevel, ProcessInfo};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
@@ -129,6 +133,75 @@ fn every_component_runs_metadata_init_and_self_test_in_wasmtime() -> anyhow::Res
         det.call_restore(&mut store, &snap)?
             .map_err(|e| anyhow::anyhow!("{}: restore of own snapshot failed: {e}", d.name))?;
         assert!(det.call_tick(&mut store, 2)?.is_empty());
+    }
+    Ok(())
+}
+
+/// Events of a shared fixture (plugins/fixtures/<name>).
+fn fixture(name: &str) -> Vec<Event> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../plugins/fixtures")
+        .join(name);
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    CaptureReader::new(std::io::BufReader::new(file))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn in_wasm_benign_is_quiet_and_own_fixture_fires() -> anyhow::Result<()> {
+    let engine = Engine::new(&Config::new())?;
+    let mut linker = Linker::<EmptyHost>::new(&engine);
+    Detector::add_to_linker::<_, HasSelf<EmptyHost>>(&mut linker, |h| h)?;
+    let benign = fixture("benign.jsonl");
+    for d in detectors() {
+        let component = Component::new(&engine, d.wasm)?;
+        let mut store = Store::new(&engine, EmptyHost { logs: Vec::new() });
+        let det = Detector::instantiate(&mut store, &component, &linker)?;
+        det.call_init(&mut store, d.default_config)?.unwrap();
+        let subs = det.call_metadata(&mut store)?.subscriptions;
+        let mine = |events: &[Event]| -> Vec<Event> {
+            events
+                .iter()
+                .filter(|e| subs.contains(&e.detail.kind()))
+                .cloned()
+                .collect()
+        };
+        let noisy: Vec<String> = det
+            .call_on_events(&mut store, &mine(&benign))?
+            .into_iter()
+            .filter(|f| f.severity >= 4.0)
+            .map(|f| format!("{} pid {}", f.finding_type, f.pid))
+            .collect();
+        assert!(
+            noisy.is_empty(),
+            "{}: benign workload raised {noisy:?}",
+            d.name
+        );
+        let own = det.call_on_events(
+            &mut store,
+            &mine(&fixture(&format!("{}/detect.jsonl", d.name))),
+        )?;
+        assert!(
+            !own.is_empty(),
+            "{}: nothing on its own detection fixture",
+            d.name
+        );
+        for f in &own {
+            assert!(
+                (1.0..=10.0).contains(&f.severity),
+                "{}: severity {}",
+                d.name,
+                f.severity
+            );
+            assert!(
+                !f.event_seqs.is_empty(),
+                "{}: {} cites no event",
+                d.name,
+                f.finding_type
+            );
+        }
     }
     Ok(())
 }

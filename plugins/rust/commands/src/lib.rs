@@ -19,6 +19,8 @@
 //! Rules are (finding type, name, all-of substrings) over the command line,
 //! matched against the lower-cased command line (one reused buffer).
 
+#![deny(missing_docs)]
+
 use harrier_sdk::matching::basename;
 use harrier_sdk::{
     Detector, Event, EventDetail, EventKind, ExecEvent, Finding, FindingBuilder, FindingSpec,

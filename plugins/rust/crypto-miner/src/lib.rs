@@ -7,6 +7,8 @@
 //! `extra_pool_domains`, plus the shared policy keys of
 //! [`harrier_sdk::config`].
 
+#![deny(missing_docs)]
+
 use harrier_sdk::matching::basename;
 use harrier_sdk::{
     Detector, Event, EventDetail, EventKind, ExecEvent, Finding, FindingBuilder, FindingSpec,

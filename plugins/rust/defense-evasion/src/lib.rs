@@ -16,6 +16,8 @@
 //! - `DefenseEvasion:Runtime/KernelModuleLoaded`: a kernel module loaded
 //!   (more severe from a container).
 
+#![deny(missing_docs)]
+
 use std::collections::HashMap;
 
 use harrier_sdk::matching::basename;

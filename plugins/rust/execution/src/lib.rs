@@ -17,6 +17,8 @@
 //! Writers in `trusted_writers` (plus package managers) never make a file
 //! "new". Configuration: see `default-config.json` and the shared policy keys.
 
+#![deny(missing_docs)]
+
 use std::collections::HashMap;
 
 use harrier_sdk::matching::{basename, is_shell};

@@ -19,6 +19,8 @@
 //! The hot path is `file-open`: one prefix test rejects nearly every open
 //! without allocating.
 
+#![deny(missing_docs)]
+
 use harrier_sdk::matching::{any_arg_contains, basename, is_shell};
 use harrier_sdk::{
     Detector, Event, EventDetail, EventKind, ExecEvent, Finding, FindingBuilder, FindingSpec,

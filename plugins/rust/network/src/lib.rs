@@ -21,6 +21,8 @@
 //! Both domain lists are bundled and extended with `extra_mining_domains`
 //! and `extra_c2_domains`; a domain matches itself and its subdomains.
 
+#![deny(missing_docs)]
+
 use std::collections::HashMap;
 
 use harrier_sdk::matching::{any_arg_contains, basename, is_shell};

@@ -16,6 +16,8 @@
 //! - `PrivilegeEscalation:Runtime/DebugfsLaunchedInContainer`: `debugfs` run
 //!   in a container (Falco "Debugfs Launched in Privileged Container").
 
+#![deny(missing_docs)]
+
 use harrier_sdk::matching::basename;
 use harrier_sdk::{
     Detector, Event, EventDetail, EventKind, Finding, FindingBuilder, FindingSpec, Metadata,
