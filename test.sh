@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 scripts/bootstrap.sh
 if [ -x scripts/build-guests.sh ]; then
-  scripts/build-guests.sh
+  scripts/build-guests.sh --test
 fi
 cargo build --release --workspace --all-targets
-cargo test --release --workspace "$@"
+cargo test --release --workspace --no-fail-fast "$@"

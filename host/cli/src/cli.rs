@@ -32,6 +32,13 @@ pub enum Command {
     /// Rule packs: keys, building, signing, verifying, installing.
     #[command(subcommand)]
     Pack(harrier_packs::cli::PackCommand),
+    /// Benchmarks; each ends its output with one JSON line of figures.
+    #[command(subcommand)]
+    Bench(crate::commands::bench::BenchCommand),
+    /// Workloads run by `bench overhead` in a child process (so the sensor,
+    /// which ignores the agent's own pid, sees them).
+    #[command(hide = true)]
+    BenchWorker(crate::commands::bench::WorkerArgs),
 }
 
 /// Options shared by every command that loads detectors.

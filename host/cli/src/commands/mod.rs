@@ -1,6 +1,7 @@
 //! One module per subcommand, plus the assembly they share.
 
 mod admin;
+pub mod bench;
 mod metrics;
 mod plugins;
 mod record;
@@ -29,6 +30,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(args) => replay::replay(args),
         Command::Plugins(args) => plugins::plugins(args),
         Command::Pack(cmd) => harrier_packs::run(cmd, harrier_events::WIT_VERSION),
+        Command::Bench(cmd) => bench::bench(cmd),
+        Command::BenchWorker(args) => bench::worker(args),
     }
 }
 

@@ -1,0 +1,109 @@
+//! Detectors written in Python (componentize-py) and JavaScript
+//! (componentize-js), built from source by scripts/build-guests.sh, run by
+//! the host's plugin runtime like any other: they load in the sandbox (WASI
+//! with nothing in it), report on their fixtures and stay quiet on the
+//! benign workload.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use harrier_events::Event;
+use harrier_events::capture::CaptureReader;
+use harrier_plugins::{
+    EngineConfig, NoHostServices, Plugin, PluginEngine, PluginLimits, PluginSource, PluginSpec,
+};
+use harrier_tests::repo_root;
+
+fn capture(path: &Path) -> Vec<Event> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    CaptureReader::new(std::io::BufReader::new(file))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn load(component: &str) -> Plugin {
+    let path = repo_root().join("target/guests").join(component);
+    let wasm = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; build the scripted guests first: scripts/build-guests.sh (./test.sh does)",
+            path.display()
+        )
+    });
+    // Scripted guests take seconds to compile: keep the compiled artifact.
+    let engine = PluginEngine::new(&EngineConfig {
+        cache_dir: Some(repo_root().join("target/guest-cache")),
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let spec = PluginSpec {
+        origin: path.display().to_string(),
+        source: PluginSource::Directory { path: path.clone() },
+        wasm: wasm.into(),
+        config_json: "{}".into(),
+        limits: PluginLimits {
+            memory_bytes: 256 << 20,
+            call_deadline_ms: 5_000,
+            ..PluginLimits::default()
+        },
+        severity_override: None,
+    };
+    engine
+        .load(spec, Arc::new(NoHostServices))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(plugin: &mut Plugin, events: &[Event]) -> Vec<harrier_events::Finding> {
+    let subs = plugin.subscriptions();
+    let routed: Vec<&Event> = events
+        .iter()
+        .filter(|e| subs.contains(e.detail.kind()))
+        .collect();
+    plugin.on_events(&routed).unwrap()
+}
+
+fn check(component: &str, fixture: &str, finding_type: &str) {
+    let mut plugin = load(component);
+    assert!(
+        plugin
+            .metadata()
+            .finding_types
+            .iter()
+            .any(|t| t == finding_type)
+    );
+    let found = run(
+        &mut plugin,
+        &capture(&repo_root().join(format!("plugins/fixtures/{fixture}/detect.jsonl"))),
+    );
+    assert!(
+        found.iter().any(|f| f.finding_type == finding_type),
+        "{component} found nothing of type {finding_type} in its fixture: {found:?}"
+    );
+    let benign = run(
+        &mut plugin,
+        &capture(&repo_root().join("plugins/fixtures/benign.jsonl")),
+    );
+    let loud: Vec<_> = benign.iter().filter(|f| f.severity >= 4.0).collect();
+    assert!(
+        loud.is_empty(),
+        "{component} raised on the benign workload: {loud:?}"
+    );
+}
+
+#[test]
+fn python_detector_runs_in_the_host() {
+    check(
+        "persistence-py.wasm",
+        "python-persistence",
+        "Persistence:Runtime/SuspiciousCommand",
+    );
+}
+
+#[test]
+fn javascript_detector_runs_in_the_host() {
+    check(
+        "discovery-js.wasm",
+        "js-discovery",
+        "Discovery:Runtime/SuspiciousCommand",
+    );
+}
