@@ -3,7 +3,7 @@
 //! - `Execution:Runtime/NewBinaryExecuted`: an executable created or written
 //!   within `new_binary_window_secs` (host `recent-write`) is executed.
 //! - `Execution:Runtime/NewLibraryLoaded`: a recently written file is mapped
-//!   executable (a library loaded).
+//!   executable (a library loaded), or named in `LD_PRELOAD` of an execution.
 //! - `Execution:Runtime/MaliciousFileExecuted`: the executable's SHA-256
 //!   (host `process`) is on the bundled list or `extra_sha256`. The host
 //!   hashes off the event path, so unhashed pids are re-checked on `tick`.
@@ -246,6 +246,9 @@ impl Execution {
                     .build(),
             );
         }
+        if let Some(preload) = exec.ld_preload.as_deref() {
+            self.on_preload(event, preload, out);
+        }
         self.check_hash(
             event.process.pid,
             event.seq,
@@ -265,6 +268,24 @@ impl Execution {
         }
         if is_shell(name) {
             self.on_shell(event, exec, out);
+        }
+    }
+
+    /// `LD_PRELOAD` naming a recently written library.
+    fn on_preload(&self, event: &Event, preload: &str, out: &mut Vec<Finding>) {
+        for lib in preload.split([':', ' ']).filter(|l| !l.is_empty()) {
+            if let Some(w) = self.new_file(lib, event.time_ns)
+                && self.report(&NEW_LIBRARY, &event.process, Some(lib))
+            {
+                out.push(
+                    FindingBuilder::new(&NEW_LIBRARY, event)
+                        .evidence("library_path", lib)
+                        .evidence("ld_preload", preload)
+                        .evidence("modifying_process_exe", &w.writer_exe)
+                        .evidence("modified_time_ns", w.time_ns.to_string())
+                        .build(),
+                );
+            }
         }
     }
 
@@ -462,6 +483,7 @@ impl Detector for Execution {
             &[
                 NEW_BINARY.finding_type,
                 NEW_LIBRARY.finding_type,
+                NEW_LIBRARY.finding_type,
                 MALICIOUS_FILE.finding_type,
                 SHELL_CREATED.finding_type,
                 DEV_SHM.finding_type,
@@ -511,8 +533,14 @@ mod tests {
     fn detects_every_type_once() {
         let f = detect("{}");
         let mut want: Vec<String> = SPECS.iter().map(|s| s.finding_type.to_string()).collect();
+        want.push(NEW_LIBRARY.finding_type.to_string());
         want.sort();
         assert_eq!(types(&f), want, "{f:#?}");
+        let preload = f
+            .iter()
+            .find(|f| f.evidence.iter().any(|e| e.key == "ld_preload"))
+            .expect("LD_PRELOAD finding");
+        assert_eq!(preload.pid, 205);
         let by_type = |t: &str| f.iter().find(|f| f.finding_type == t).unwrap();
         assert_eq!(by_type(NEW_BINARY.finding_type).pid, 202);
         assert_eq!(by_type(SHELL_CREATED.finding_type).pid, 301);
