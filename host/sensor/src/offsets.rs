@@ -98,6 +98,8 @@ pub fn resolve(btf: &Btf) -> Result<Offsets, OffsetError> {
         sk_num: f("sock.__sk_common.skc_num")?,
         sk_v6_daddr: f("sock.__sk_common.skc_v6_daddr")?,
         sk_v6_saddr: f("sock.__sk_common.skc_v6_rcv_saddr")?,
+        vma_file: f("vm_area_struct.vm_file")?,
+        _pad: 0,
     })
 }
 

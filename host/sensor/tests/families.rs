@@ -260,6 +260,51 @@ fn memfd_and_mmap_exec() {
     };
     assert_eq!(m.prot, (libc::PROT_READ | libc::PROT_EXEC) as u32);
     assert_eq!(m.flags, libc::MAP_PRIVATE as u32);
+
+    // mprotect(PROT_EXEC) of a file mapping names the file; of anonymous memory, nothing.
+    // SAFETY: mappings we create and remove here.
+    unsafe {
+        let anon = libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        assert_ne!(anon, libc::MAP_FAILED);
+        assert_eq!(
+            libc::mprotect(anon, 4096, libc::PROT_READ | libc::PROT_EXEC),
+            0
+        );
+        libc::munmap(anon, 4096);
+        let addr = libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE,
+            file.as_raw_fd(),
+            0,
+        );
+        assert_ne!(addr, libc::MAP_FAILED);
+        assert_eq!(
+            libc::mprotect(addr, 4096, libc::PROT_READ | libc::PROT_EXEC),
+            0
+        );
+        libc::munmap(addr, 4096);
+    }
+    let ev = s.wait_for("mprotect exec", |e| {
+        e.process.pid == me()
+            && matches!(&e.detail, EventDetail::MmapExec(m) if m.path == want && m.flags == 0)
+    });
+    let EventDetail::MmapExec(m) = ev.detail else {
+        unreachable!()
+    };
+    assert_eq!(m.prot, (libc::PROT_READ | libc::PROT_EXEC) as u32);
+    let anonymous = s.drain_matching(|e| {
+        e.process.pid == me() && matches!(&e.detail, EventDetail::MmapExec(m) if m.path.is_empty())
+    });
+    assert_eq!(anonymous, 0);
 }
 
 #[test]

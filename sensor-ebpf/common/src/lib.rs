@@ -110,6 +110,8 @@ pub mod fd_mode {
     pub const PATH: u8 = 1;
     /// Fill an [`crate::FdInfo`] (inode mode, socket family/type/addresses).
     pub const INFO: u8 = 2;
+    /// The "fd" argument is a user address: describe the file mapped there (mprotect).
+    pub const VMA: u8 = 4;
 }
 
 /// How one syscall is captured; the host fills a table of these indexed by syscall number.
@@ -271,6 +273,10 @@ pub struct Offsets {
     pub sk_v6_saddr: u32,
     /// `task_struct.pid`
     pub task_pid: u32,
+    /// `vm_area_struct.vm_file`
+    pub vma_file: u32,
+    /// Reserved, zero.
+    pub _pad: u32,
 }
 
 impl Offsets {

@@ -12,7 +12,6 @@ use harrier_sensor_common::{FdInfo, RecordHeader};
 static OFFSETS: Offsets = Offsets {
     task_real_parent: 0,
     task_tgid: 0,
-    task_pid: 0,
     task_cred: 0,
     task_mm: 0,
     task_fs: 0,
@@ -58,6 +57,9 @@ static OFFSETS: Offsets = Offsets {
     sk_num: 0,
     sk_v6_daddr: 0,
     sk_v6_saddr: 0,
+    task_pid: 0,
+    vma_file: 0,
+    _pad: 0,
 };
 
 /// The offsets. The pointer is read volatilely so the compiler cannot fold the

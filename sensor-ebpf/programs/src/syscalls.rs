@@ -4,8 +4,13 @@
 //! builds the record (strings, addresses, fd details) with the result and emits it.
 //! Syscalls whose kind is off cost one array lookup.
 
+use core::ffi::c_void;
+
 use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_user},
+    helpers::{
+        bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_user,
+        generated::{bpf_find_vma, bpf_get_current_task_btf},
+    },
     macros::raw_tracepoint,
     programs::RawTracePointContext,
 };
@@ -83,7 +88,10 @@ pub fn sys_enter(ctx: RawTracePointContext) -> u32 {
             if arg(&args, spec.filter_arg) & PROT_EXEC == 0 {
                 return 0;
             }
-            if spec.fd_arg != NO_ARG && (arg(&args, spec.fd_arg) as i32) < 0 {
+            if spec.fd_arg != NO_ARG
+                && spec.fd_mode & fd_mode::VMA == 0
+                && (arg(&args, spec.fd_arg) as i32) < 0
+            {
                 return 0;
             }
         }
@@ -114,11 +122,17 @@ pub fn sys_exit(ctx: RawTracePointContext) -> u32 {
     let o = offsets();
     let args = stash.args;
 
-    let fd_file_ptr = if spec.fd_arg != NO_ARG {
-        fd_file(o, arg(&args, spec.fd_arg))
-    } else {
+    let fd_file_ptr = if spec.fd_arg == NO_ARG {
         0
+    } else if spec.fd_mode & fd_mode::VMA != 0 {
+        vma_file(arg(&args, spec.fd_arg))
+    } else {
+        fd_file(o, arg(&args, spec.fd_arg))
     };
+    if spec.fd_mode & fd_mode::VMA != 0 && fd_file_ptr == 0 {
+        // An anonymous mapping (JIT code): not a file being made executable.
+        return 0;
+    }
     if spec.filter == filter::FIRST_WRITE
         && !first_write(o, pid_tgid, &args, spec, ret, fd_file_ptr)
     {
@@ -159,6 +173,30 @@ pub fn sys_exit(ctx: RawTracePointContext) -> u32 {
     }
     let (ptr, len) = w.finish();
     emit(ptr, len, spec.kind);
+    0
+}
+
+/// The file mapped at user address `addr` in the current task, 0 if none.
+#[inline(always)]
+fn vma_file(addr: u64) -> u64 {
+    let mut file: u64 = 0;
+    unsafe {
+        bpf_find_vma(
+            bpf_get_current_task_btf(),
+            addr,
+            vma_step as *const () as *mut c_void,
+            &mut file as *mut u64 as *mut c_void,
+            0,
+        )
+    };
+    file
+}
+
+/// `bpf_find_vma` callback: keep the vma's file.
+#[inline(never)]
+extern "C" fn vma_step(_task: *mut c_void, vma: *mut c_void, ctx: *mut c_void) -> i64 {
+    let file = read_ptr(vma as u64 + offsets().vma_file as u64);
+    unsafe { *(ctx as *mut u64) = file };
     0
 }
 

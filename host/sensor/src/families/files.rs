@@ -112,6 +112,10 @@ pub static HOOKS: &[Hook] = &[
         .filter(filter::PROT_EXEC, 2)
         .fd_path(4)
         .hook(libc::SYS_mmap, "mmap"),
+    Spec::new(EventKind::MmapExec)
+        .filter(filter::PROT_EXEC, 2)
+        .fd(0, fd_mode::VMA | fd_mode::PATH)
+        .hook(libc::SYS_mprotect, "mprotect"),
 ];
 
 /// A write syscall: fd argument 0, first write per file, also feeding proc-mem detection.
@@ -218,11 +222,19 @@ pub fn decode(kind: EventKind, name: &str, rec: &RawRecord<'_>) -> Option<EventD
             flags: rec.arg(1) as u32,
             result,
         }),
-        EventKind::MmapExec => EventDetail::MmapExec(MmapExecEvent {
-            path: fd_path(),
-            prot: rec.arg(2) as u32,
-            flags: rec.arg(3) as u32,
-        }),
+        EventKind::MmapExec => {
+            let path = fd_path();
+            // mprotect of anonymous memory has no file: not a library load.
+            if path.is_empty() {
+                return None;
+            }
+            EventDetail::MmapExec(MmapExecEvent {
+                path,
+                prot: rec.arg(2) as u32,
+                // mprotect has no flags argument.
+                flags: if name == "mmap" { rec.arg(3) as u32 } else { 0 },
+            })
+        }
         _ => return None,
     };
     Some(detail)
