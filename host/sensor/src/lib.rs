@@ -72,3 +72,13 @@ pub enum SensorError {
     #[error("waiting for sensor records failed: {0}")]
     Poll(std::io::Error),
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_live_sensor_can_move_to_another_thread() {
+        fn is_send<T: Send>() {}
+        is_send::<super::LiveSensor>();
+        is_send::<super::SensorError>();
+    }
+}

@@ -31,6 +31,7 @@ pub struct LiveSensor {
     _ebpf: Ebpf,
     ring: RingBuf<MapData>,
     enabled: Array<MapData, u32>,
+    excluded: HashMap<MapData, u32, u8>,
     drops: PerCpuArray<MapData, u64>,
     decoder: Decoder,
     received: Vec<u64>,
@@ -120,6 +121,7 @@ impl LiveSensor {
             _ebpf: ebpf,
             ring,
             enabled,
+            excluded,
             drops,
             decoder,
             received: vec![0; EventKind::ALL.len()],
@@ -138,6 +140,13 @@ impl LiveSensor {
         }
         self.decoder.set_enabled(kinds);
         Ok(())
+    }
+
+    /// Drop every future event of process `pid` in the kernel (e.g. a helper the agent spawned).
+    pub fn exclude_pid(&mut self, pid: u32) -> Result<(), SensorError> {
+        self.excluded
+            .insert(pid, 1, 0)
+            .map_err(|e| map_error("EXCLUDED", e))
     }
 
     /// Wait up to `timeout` for records, decode up to `max` of them into `out`

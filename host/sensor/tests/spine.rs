@@ -349,3 +349,45 @@ fn ring_overflow_is_counted_per_kind() {
         out.len() as u64
     );
 }
+
+#[test]
+fn bursts_arrive_complete_and_excluded_pids_are_silent() {
+    let Some(mut s) = sensor("bursts_arrive_complete", &[EventKind::FileOpen]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("burst");
+    let marker = marker.to_string_lossy().into_owned();
+    let n = 20_000;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        let _ = std::fs::File::open(&marker);
+    }
+    let mut seen = 0;
+    let mut out = Vec::with_capacity(4096);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while seen < n && std::time::Instant::now() < deadline {
+        out.clear();
+        s.sensor
+            .poll(&mut out, 4096, std::time::Duration::from_millis(50))
+            .unwrap();
+        seen += out
+            .iter()
+            .filter(|e| matches!(&e.detail, EventDetail::FileOpen(o) if o.path == marker))
+            .count();
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    eprintln!("burst: {n} opens -> {seen} events, {rate:.0} events/s end to end");
+    assert_eq!(seen, n);
+    assert_eq!(s.sensor.stats().dropped_of(EventKind::FileOpen), 0);
+
+    // Once excluded, this process's opens are filtered in the kernel.
+    s.sensor.exclude_pid(me()).unwrap();
+    for _ in 0..100 {
+        let _ = std::fs::File::open(&marker);
+    }
+    let leaked = s.drain_matching(|e| {
+        e.process.pid == me() && matches!(&e.detail, EventDetail::FileOpen(o) if o.path == marker)
+    });
+    assert_eq!(leaked, 0);
+}
