@@ -60,6 +60,8 @@ pub mod tag {
     pub const EXEC_CWD: u8 = 4;
     /// Exec: an [`crate::ExecInfo`].
     pub const EXEC_INFO: u8 = 5;
+    /// Exec: the executable's own path (symlinks resolved), dentry components leaf first.
+    pub const EXEC_EXE: u8 = 6;
     /// Syscall string argument 0..=2 (user string, NUL-terminated).
     pub const STR0: u8 = 10;
     /// Base directory for a relative `STR0+i`, as dentry components leaf first.

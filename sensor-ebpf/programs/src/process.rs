@@ -1,7 +1,8 @@
 //! Process family: exec, exit and fork from the scheduler's raw tracepoints.
 //!
 //! Record layouts (decoded in host/sensor/src/families/process.rs):
-//! - exec: `args[0]` = old pid; items EXEC_INFO, EXEC_FILENAME, EXEC_ARGV, EXEC_CWD, EXEC_ENV.
+//! - exec: `args[0]` = old pid; items EXEC_INFO, EXEC_FILENAME, EXEC_ARGV, EXEC_EXE, EXEC_CWD,
+//!   EXEC_ENV.
 //! - exit: `args[0]` = task exit_code (status).
 //! - fork: `args[0]` = child tid, `args[1]` = child tgid, `args[2]` = clone flags word
 //!   (raw first argument, or clone_args.flags for clone3), `args[3]` = syscall number
@@ -79,6 +80,13 @@ pub fn sched_process_exec(ctx: RawTracePointContext) -> u32 {
     if arg_end > arg_start {
         w.put_bytes::<ARGS_MAX>(tag::EXEC_ARGV, arg_start, arg_end - arg_start, true);
     }
+    let exe = file + o.file_path as u64;
+    w.put_dpath(
+        tag::EXEC_EXE,
+        o,
+        read_ptr(exe + o.path_dentry as u64),
+        read_ptr(exe + o.path_mnt as u64),
+    );
     let fs = read_ptr(task + o.task_fs as u64);
     let pwd = fs + o.fs_pwd as u64;
     w.put_dpath(

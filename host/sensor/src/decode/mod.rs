@@ -129,7 +129,11 @@ impl Decoder {
             return Ok(None);
         }
         let exe = match &detail {
-            EventDetail::Exec(e) => e.filename.clone(),
+            // The binary's own path (symlinks resolved) when the kernel sent it.
+            EventDetail::Exec(e) => rec
+                .dpath(harrier_sensor_common::tag::EXEC_EXE)
+                .filter(|p| p != "/")
+                .unwrap_or_else(|| e.filename.clone()),
             _ => String::new(),
         };
         let seq = self.next_seq;

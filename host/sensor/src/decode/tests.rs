@@ -92,6 +92,7 @@ fn exec_record_decodes_every_field() {
         .item(tag::EXEC_FILENAME, b"./tool\0", false)
         .item(tag::EXEC_ARGV, b"./tool\0--mine\0", true)
         .item(tag::EXEC_CWD, b"work\0home\0", false)
+        .item(tag::EXEC_EXE, b"tool-1.2\0bin\0opt\0", false)
         .item(tag::EXEC_ENV, b"A=1\0LD_PRELOAD=/tmp/evil.so\0", false)
         .bytes();
     let mut d = Decoder::new(1_000_000);
@@ -102,7 +103,7 @@ fn exec_record_decodes_every_field() {
     assert_eq!(ev.process.tid, 101);
     assert_eq!(ev.process.euid, 0);
     assert_eq!(ev.process.comm, "test");
-    assert_eq!(ev.process.exe, "/home/work/tool");
+    assert_eq!(ev.process.exe, "/opt/bin/tool-1.2");
     let EventDetail::Exec(e) = ev.detail else {
         panic!("not exec: {:?}", ev.detail)
     };
