@@ -6,6 +6,8 @@
 //! kernel follows and the decoder; [`decode`] is pure (bytes in, events out);
 //! [`LiveSensor`] is the thin part that needs a kernel.
 
+#![deny(missing_docs)]
+
 pub mod decode;
 pub mod families;
 mod live;

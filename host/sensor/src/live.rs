@@ -52,10 +52,16 @@ impl LiveSensor {
         let started = Instant::now();
         let mut phases = Phases::new(started);
         let tracefs = system::ensure_tracefs();
-        let offsets = offsets::resolve_file(offsets::VMLINUX_BTF)?;
-        phases.mark("btf-offsets");
-        let btf = Btf::from_sys_fs().map_err(|e| SensorError::Load(format!("kernel BTF: {e}")))?;
-        phases.mark("btf-aya");
+        // Both parses of the kernel BTF run at once: ours for offsets, aya's for loading.
+        let (offsets, btf) = std::thread::scope(|scope| {
+            let ours = scope.spawn(|| offsets::resolve_file(offsets::VMLINUX_BTF));
+            let aya = Btf::from_sys_fs();
+            (ours.join(), aya)
+        });
+        let offsets =
+            offsets.map_err(|_| SensorError::Load("BTF offset resolver panicked".into()))??;
+        let btf = btf.map_err(|e| SensorError::Load(format!("kernel BTF: {e}")))?;
+        phases.mark("btf");
         let mut ebpf = EbpfLoader::new()
             .btf(Some(&btf))
             .override_global("OFFSETS", &offsets, true)

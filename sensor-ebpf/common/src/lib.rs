@@ -8,6 +8,7 @@
 //! number, up to six raw arguments and the result; items carry strings, socket
 //! addresses, paths walked from kernel dentries and small fixed structs.
 #![no_std]
+#![deny(missing_docs)]
 
 /// Number of slots in the in-kernel enable map and the drop counters (≥ number of event kinds).
 pub const MAX_KINDS: u32 = 32;
