@@ -1,6 +1,6 @@
 //! The thin part that needs a kernel: load, configure and attach the programs, read the ring.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::time::{Duration, Instant};
 
 use aya::{
@@ -207,10 +207,16 @@ impl LiveSensor {
                 *slot = values.iter().sum();
             }
         }
+        let missed = ATTACH
+            .iter()
+            .filter_map(|(_, name)| self._ebpf.program(name)?.fd().ok())
+            .filter_map(|fd| system::recursion_misses(fd.as_fd().as_raw_fd()).ok())
+            .sum();
         SensorStats {
             received: self.received.clone(),
             dropped,
             decode_errors: self.decode_errors,
+            missed,
         }
     }
 

@@ -13,6 +13,9 @@ pub struct SensorStats {
     pub dropped: Vec<u64>,
     /// Records that could not be decoded.
     pub decode_errors: u64,
+    /// Program runs the kernel skipped because the same program was already running on
+    /// that CPU (a preempted syscall hook); the kind of the lost record is unknown.
+    pub missed: u64,
 }
 
 impl SensorStats {

@@ -110,6 +110,38 @@ pub fn wait_readable(fd: i32, timeout: Duration) -> Result<bool, SensorError> {
     Ok(rc > 0)
 }
 
+/// The kernel's count of runs of a program skipped because it was already running
+/// on that CPU (`bpf_prog_info.recursion_misses`).
+pub fn recursion_misses(prog_fd: i32) -> Result<u64, std::io::Error> {
+    /// The `BPF_OBJ_GET_INFO_BY_FD` part of `union bpf_attr`.
+    #[repr(C)]
+    struct InfoAttr {
+        bpf_fd: u32,
+        info_len: u32,
+        info: u64,
+    }
+    // SAFETY: bpf_prog_info is plain integers; all-zero is valid.
+    let mut info: aya_obj::generated::bpf_prog_info = unsafe { std::mem::zeroed() };
+    let attr = InfoAttr {
+        bpf_fd: prog_fd as u32,
+        info_len: std::mem::size_of_val(&info) as u32,
+        info: &mut info as *mut _ as u64,
+    };
+    // SAFETY: attr points to a live info buffer of the stated length.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            aya_obj::generated::bpf_cmd::BPF_OBJ_GET_INFO_BY_FD as i32,
+            &attr as *const InfoAttr,
+            std::mem::size_of::<InfoAttr>() as u32,
+        )
+    };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(info.recursion_misses)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
