@@ -110,6 +110,9 @@ pub struct AgentSection {
     pub poll_timeout_ms: u64,
     /// Interval of detector ticks and merge windows, in milliseconds (1000).
     pub tick_interval_ms: u64,
+    /// Threads that run detectors on each batch (1: the agent stays
+    /// within one CPU; more spreads detectors over cores).
+    pub workers: usize,
 }
 
 impl Default for AgentSection {
@@ -119,6 +122,7 @@ impl Default for AgentSection {
             batch_size: d.batch_size,
             poll_timeout_ms: d.poll_timeout.as_millis() as u64,
             tick_interval_ms: d.tick_interval.as_millis() as u64,
+            workers: 1,
         }
     }
 }

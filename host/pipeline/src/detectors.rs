@@ -4,7 +4,8 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime};
 
-use harrier_events::EventKind;
+use harrier_events::{Event, EventKind, Finding};
+use harrier_findings::DetectorRef;
 use harrier_plugins::{Plugin, PluginError, PluginSource, PluginStats, Subscriptions};
 use serde::{Deserialize, Serialize};
 
@@ -176,37 +177,61 @@ impl DetectorSet {
         }
     }
 
-    /// Run `f` on each serving detector and hand its result to `done`.
-    /// Failures count towards quarantine; `wanted` says how many events a
-    /// failed call (or a quarantined detector) did not get.
-    pub(crate) fn for_each_serving<T>(
+    /// Deliver a batch to every serving detector, each getting only its
+    /// kinds, on up to `workers` threads. Findings come back in detector
+    /// order whatever the threads did, so output stays deterministic.
+    pub(crate) fn deliver(
         &mut self,
-        mut wanted: impl FnMut(&Plugin) -> usize,
-        mut f: impl FnMut(&mut Plugin) -> Result<T, PluginError>,
-        mut done: impl FnMut(&Plugin, T),
-    ) {
+        events: &[Event],
+        workers: usize,
+    ) -> Vec<(DetectorRef, Finding)> {
         let now = Instant::now();
-        for slot in &mut self.slots {
-            if matches!(slot.state, DetectorState::Quarantined { .. }) {
-                slot.events_missed += wanted(&slot.plugin) as u64;
-                continue;
+        let policy = &self.policy;
+        let run = |slot: &mut Slot| {
+            let subs = slot.plugin.subscriptions();
+            let routed: Vec<&Event> = events
+                .iter()
+                .filter(|e| subs.contains(e.detail.kind()))
+                .collect();
+            if routed.is_empty() {
+                return Vec::new();
             }
-            let dropped_before = slot.plugin.stats().findings_dropped;
-            match f(&mut slot.plugin) {
-                Ok(value) => {
-                    if slot.plugin.stats().findings_dropped > dropped_before {
-                        slot.strike(now, &self.policy);
-                    }
-                    done(&slot.plugin, value);
-                }
-                Err(_) => {
-                    slot.events_missed += wanted(&slot.plugin) as u64;
-                    slot.strike(now, &self.policy);
-                }
-            }
+            slot.call(routed.len(), now, policy, |plugin| {
+                plugin.on_events(&routed)
+            })
+        };
+        if workers <= 1 || self.slots.len() <= 1 || events.len() < PARALLEL_MIN_EVENTS {
+            return self.slots.iter_mut().flat_map(run).collect();
         }
+        let per_worker = self.slots.len().div_ceil(workers);
+        std::thread::scope(|scope| {
+            let groups: Vec<_> = self
+                .slots
+                .chunks_mut(per_worker)
+                .map(|group| {
+                    scope.spawn(move || group.iter_mut().flat_map(run).collect::<Vec<_>>())
+                })
+                .collect();
+            groups
+                .into_iter()
+                .flat_map(|g| g.join().expect("a detector worker thread panicked"))
+                .collect()
+        })
+    }
+
+    /// Tick every serving detector.
+    pub(crate) fn tick(&mut self, now_ns: u64) -> Vec<(DetectorRef, Finding)> {
+        let now = Instant::now();
+        let policy = &self.policy;
+        self.slots
+            .iter_mut()
+            .flat_map(|slot| slot.call(0, now, policy, |plugin| plugin.tick(now_ns)))
+            .collect()
     }
 }
+
+/// Batches smaller than this are not worth a thread hand-off.
+const PARALLEL_MIN_EVENTS: usize = 256;
 
 /// Move state from the old version to the new one, if both support it.
 fn carry_state(old: &mut Plugin, new: &mut Plugin) {
@@ -228,6 +253,43 @@ fn carry_state(old: &mut Plugin, new: &mut Plugin) {
 }
 
 impl Slot {
+    /// One call into the detector with `offered` events; failures count
+    /// towards quarantine, and while quarantined it is not called at all.
+    fn call(
+        &mut self,
+        offered: usize,
+        now: Instant,
+        policy: &QuarantinePolicy,
+        f: impl FnOnce(&mut Plugin) -> Result<Vec<Finding>, PluginError>,
+    ) -> Vec<(DetectorRef, Finding)> {
+        if matches!(self.state, DetectorState::Quarantined { .. }) {
+            self.events_missed += offered as u64;
+            return Vec::new();
+        }
+        let dropped_before = self.plugin.stats().findings_dropped;
+        match f(&mut self.plugin) {
+            Ok(findings) => {
+                if self.plugin.stats().findings_dropped > dropped_before {
+                    self.strike(now, policy);
+                }
+                if findings.is_empty() {
+                    return Vec::new();
+                }
+                let metadata = self.plugin.metadata();
+                let detector = DetectorRef::new(metadata.name.clone(), metadata.version.clone());
+                findings
+                    .into_iter()
+                    .map(|f| (detector.clone(), f))
+                    .collect()
+            }
+            Err(_) => {
+                self.events_missed += offered as u64;
+                self.strike(now, policy);
+                Vec::new()
+            }
+        }
+    }
+
     fn new(plugin: Plugin, reloads: u64) -> Self {
         Self {
             plugin,

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use harrier_events::{Event, EventKind, Finding};
 use harrier_findings::{DetectorRef, Emission, MergeStats, Merger};
-use harrier_plugins::Plugin;
 use serde::Serialize;
 
 use crate::context::finding_input;
@@ -40,6 +39,7 @@ pub struct Pipeline {
     batches: u64,
     raw_findings: u64,
     emissions: u64,
+    workers: usize,
 }
 
 impl Pipeline {
@@ -60,7 +60,15 @@ impl Pipeline {
             batches: 0,
             raw_findings: 0,
             emissions: 0,
+            workers: 1,
         }
+    }
+
+    /// Run detectors on up to `workers` threads per batch (default 1: the
+    /// agent stays within one CPU).
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
     }
 
     /// The loaded detectors.
@@ -91,24 +99,7 @@ impl Pipeline {
         self.batches += 1;
 
         let events: &[Event] = events;
-        let mut raw: Vec<(DetectorRef, Finding)> = Vec::new();
-        self.detectors.for_each_serving(
-            |plugin| {
-                events
-                    .iter()
-                    .filter(|e| plugin.subscriptions().contains(e.detail.kind()))
-                    .count()
-            },
-            |plugin| {
-                let subs = plugin.subscriptions();
-                let routed: Vec<&Event> = events
-                    .iter()
-                    .filter(|e| subs.contains(e.detail.kind()))
-                    .collect();
-                plugin.on_events(&routed)
-            },
-            |plugin, findings| collect(&mut raw, plugin, findings),
-        );
+        let raw = self.detectors.deliver(events, self.workers);
         self.merge(raw, events, now_ns);
     }
 
@@ -117,12 +108,7 @@ impl Pipeline {
     pub fn tick(&mut self, now_ns: u64) {
         self.services.observe_time(now_ns);
         self.detectors.release_expired(std::time::Instant::now());
-        let mut raw = Vec::new();
-        self.detectors.for_each_serving(
-            |_| 0,
-            |plugin| plugin.tick(now_ns),
-            |plugin, findings| collect(&mut raw, plugin, findings),
-        );
+        let raw = self.detectors.tick(now_ns);
         self.merge(raw, &[], now_ns);
         for emission in self.merger.tick(now_ns) {
             self.emit_one(emission);
@@ -165,13 +151,4 @@ impl Pipeline {
         self.emissions += 1;
         (self.emit)(emission);
     }
-}
-
-fn collect(raw: &mut Vec<(DetectorRef, Finding)>, plugin: &Plugin, findings: Vec<Finding>) {
-    if findings.is_empty() {
-        return;
-    }
-    let metadata = plugin.metadata();
-    let detector = DetectorRef::new(metadata.name.clone(), metadata.version.clone());
-    raw.extend(findings.into_iter().map(|f| (detector.clone(), f)));
 }

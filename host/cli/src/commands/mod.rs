@@ -84,7 +84,7 @@ fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<
     let emit_to = sinks.clone();
     let emit: EmitFn = Box::new(move |emission| emit_to.emit(&emission.finding));
     Ok(Assembled {
-        pipeline: Pipeline::new(services, set, merger, emit),
+        pipeline: Pipeline::new(services, set, merger, emit).with_workers(config.agent.workers),
         sinks,
         engine,
         refused,

@@ -24,6 +24,10 @@ pub struct PipelineArgs {
     /// Events per batch.
     #[arg(long, default_value_t = 4096)]
     pub batch: usize,
+    /// Detector threads for the default-pack figure (a second figure with
+    /// 1 thread is always given).
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
     /// The detector loaded 1 and 10 times for the copies figure.
     #[arg(long, default_value = "file-access")]
     pub copies_of: String,
@@ -43,13 +47,14 @@ fn throughput(
     services: Arc<EnricherServices>,
     events: &[Event],
     batch: usize,
+    workers: usize,
 ) -> (f64, Pipeline) {
     let merger = Merger::new(MergeConfig {
         node: Some("bench".into()),
         ..MergeConfig::default()
     })
     .expect("default merge config");
-    let mut pipeline = Pipeline::new(services, set, merger, Box::new(|_| {}));
+    let mut pipeline = Pipeline::new(services, set, merger, Box::new(|_| {})).with_workers(workers);
     let mut work = events.to_vec();
     let started = Instant::now();
     for chunk in work.chunks_mut(batch) {
@@ -69,17 +74,17 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
     config.enrich.read_proc = false;
 
     let services = services();
-    let mut set = DetectorSet::default();
-    let refused = loader::load_all(
-        &engine,
-        loader::gather(&config).specs,
-        services.clone(),
-        &mut set,
-    );
-    anyhow::ensure!(
-        refused.is_empty(),
-        "default pack failed to load: {refused:?}"
-    );
+    let load_pack = || -> anyhow::Result<DetectorSet> {
+        let mut set = DetectorSet::default();
+        let specs = loader::gather(&config).specs;
+        let refused = loader::load_all(&engine, specs, services.clone(), &mut set);
+        anyhow::ensure!(
+            refused.is_empty(),
+            "default pack failed to load: {refused:?}"
+        );
+        Ok(set)
+    };
+    let set = load_pack()?;
     // Measured before the synthetic stream takes its share of memory.
     let rss_default_pack = rss_bytes();
     let events = stream::generate(args.events);
@@ -89,8 +94,16 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
         self::services(),
         &events,
         args.batch,
+        1,
     );
-    let (full, pipeline) = throughput(set, services.clone(), &events, args.batch);
+    let (full, pipeline) = throughput(set, services.clone(), &events, args.batch, 1);
+    let (parallel, _) = throughput(
+        load_pack()?,
+        services.clone(),
+        &events,
+        args.batch,
+        args.workers,
+    );
     let detectors: serde_json::Map<String, serde_json::Value> = pipeline
         .detectors()
         .status()
@@ -154,6 +167,10 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
         );
     }
     println!(
+        "default pack, detectors on {} threads:       {parallel:>12.0} events/s",
+        args.workers
+    );
+    println!(
         "{} x1:  {one:>12.0} events/s   x10: {ten:>12.0} events/s",
         args.copies_of
     );
@@ -168,6 +185,8 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
         "baseline_events_per_sec": baseline.round(),
         "events_per_sec": full.round(),
         "ratio": (full / baseline * 1000.0).round() / 1000.0,
+        "workers": args.workers,
+        "parallel_events_per_sec": parallel.round(),
         "detectors": detectors,
         "copies_of": args.copies_of,
         "copies_1_events_per_sec": one.round(),
