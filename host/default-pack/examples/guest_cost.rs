@@ -78,10 +78,19 @@ fn main() -> anyhow::Result<()> {
     detect.sort_by(|a, b| a.0.cmp(&b.0));
     let benign = load_capture(&fixtures.join("benign.jsonl"))?;
 
+    // A file-open storm: the hot path of file detectors.
+    let opens: Vec<Event> = benign
+        .iter()
+        .filter(|e| matches!(e.detail, harrier_events::EventDetail::FileOpen(_)))
+        .cycle()
+        .take(total)
+        .cloned()
+        .collect();
+
     let engine = PluginEngine::new(&EngineConfig::default())?;
     println!(
-        "{:<28} {:>9} {:>12} {:>12} {:>10}  findings on detection fixtures",
-        "detector", "size KiB", "load ms", "ns/event", "benign M+"
+        "{:<28} {:>9} {:>12} {:>12} {:>12} {:>10}  findings on detection fixtures",
+        "detector", "size KiB", "load ms", "ns/event", "ns/file-open", "benign M+"
     );
     for (origin, wasm, config, source) in specs {
         let size = wasm.len() / 1024;
@@ -141,12 +150,29 @@ fn main() -> anyhow::Result<()> {
             }
         }
         let ns = started.elapsed().as_nanos() as f64 / fed.max(1) as f64;
+
+        let open_ns = if subs.contains(harrier_events::EventKind::FileOpen) {
+            let refs: Vec<&Event> = opens.iter().collect();
+            let started = Instant::now();
+            for chunk in refs.chunks(BATCH) {
+                plugin
+                    .on_events(chunk)
+                    .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+            }
+            format!(
+                "{:.0}",
+                started.elapsed().as_nanos() as f64 / refs.len().max(1) as f64
+            )
+        } else {
+            "-".to_string()
+        };
         println!(
-            "{:<28} {:>9} {:>12.1} {:>12.0} {:>10}  {}",
+            "{:<28} {:>9} {:>12.1} {:>12.0} {:>12} {:>10}  {}",
             plugin.name_version(),
             size,
             load_ms,
             ns,
+            open_ns,
             medium,
             found.join(" ")
         );

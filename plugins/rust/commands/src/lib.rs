@@ -16,11 +16,12 @@
 //! - `Impact:Runtime/BulkDataRemoval`: shredding, disk wiping, removing `/`
 //!   (Falco "Remove Bulk Data from Disk").
 //!
-//! Rules are (finding type, name, all-of substrings) over the command line,
-//! matched against the lower-cased command line (one reused buffer).
+//! Rules are (finding type, name, all-of substrings) over the lower-cased
+//! command line, all found in one Aho-Corasick pass.
 
 #![deny(missing_docs)]
 
+use aho_corasick::AhoCorasick;
 use harrier_sdk::matching::basename;
 use harrier_sdk::{
     Detector, Event, EventDetail, EventKind, ExecEvent, Finding, FindingBuilder, FindingSpec,
@@ -319,6 +320,54 @@ pub struct Commands {
     own: Own,
     /// Reused buffer for the joined command line.
     line: String,
+    /// The rules, compiled for one pass over a command line.
+    rules: CompiledRules,
+}
+
+/// [`RULES`] compiled into one Aho-Corasick automaton over every distinct
+/// needle, so a command line is scanned once whatever the number of rules.
+struct CompiledRules {
+    /// Finds every needle at once.
+    searcher: AhoCorasick,
+    /// Per rule: its spec's index in [`SPECS`] and the bit mask of its needles.
+    rules: Vec<(usize, u128)>,
+}
+
+impl CompiledRules {
+    fn new() -> Result<Self, String> {
+        let mut needles: Vec<&str> = Vec::new();
+        let mut rules = Vec::with_capacity(RULES.len());
+        for (spec, name, rule_needles) in RULES {
+            let mut mask = 0u128;
+            for n in *rule_needles {
+                let id = match needles.iter().position(|x| x == n) {
+                    Some(i) => i,
+                    None => {
+                        needles.push(n);
+                        needles.len() - 1
+                    }
+                };
+                if id >= 128 {
+                    return Err(format!("rule `{name}`: more than 128 distinct needles"));
+                }
+                mask |= 1u128 << id;
+            }
+            let slot = SPECS
+                .iter()
+                .position(|s| s.finding_type == spec.finding_type)
+                .ok_or_else(|| format!("rule `{name}`: type not in SPECS"))?;
+            rules.push((slot, mask));
+        }
+        let searcher = AhoCorasick::new(&needles).map_err(|e| e.to_string())?;
+        Ok(Self { searcher, rules })
+    }
+
+    /// Bit mask of the needles present in `line`.
+    fn found(&self, line: &str) -> u128 {
+        self.searcher
+            .find_overlapping_iter(line)
+            .fold(0u128, |m, hit| m | 1u128 << hit.pattern().as_usize())
+    }
 }
 
 impl Commands {
@@ -376,6 +425,7 @@ impl Detector for Commands {
             policy,
             own,
             line: String::new(),
+            rules: CompiledRules::new()?,
         })
     }
 
@@ -401,13 +451,13 @@ impl Detector for Commands {
         }
         self.line.make_ascii_lowercase();
         // One finding per type per execution: the first rule that matches.
+        let found = self.rules.found(&self.line);
+        if found == 0 {
+            return;
+        }
         let mut seen = [false; SPECS.len()];
-        for (spec, name, needles) in RULES {
-            let slot = SPECS
-                .iter()
-                .position(|s| s.finding_type == spec.finding_type)
-                .unwrap_or(0);
-            if seen[slot] || !needles.iter().all(|n| self.line.contains(n)) {
+        for ((spec, name, _), &(slot, mask)) in RULES.iter().zip(&self.rules.rules) {
+            if seen[slot] || found & mask != mask {
                 continue;
             }
             seen[slot] = true;
@@ -468,6 +518,19 @@ mod tests {
             ]
         );
         assert!(f[0].title.ends_with("nmap"));
+    }
+
+    #[test]
+    fn rules_compile_and_match_all_of_their_needles() {
+        let rules = CompiledRules::new().unwrap();
+        let found = rules.found("curl -s http://x | bash");
+        let (slot, mask) = rules.rules[RULES
+            .iter()
+            .position(|r| r.2 == ["curl ", "| bash"])
+            .unwrap()];
+        assert_eq!(SPECS[slot].finding_type, EXEC_CMD.finding_type);
+        assert_eq!(found & mask, mask);
+        assert_ne!(rules.found("curl -s http://x") & mask, mask);
     }
 
     #[test]

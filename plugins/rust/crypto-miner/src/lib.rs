@@ -9,6 +9,7 @@
 
 #![deny(missing_docs)]
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use harrier_sdk::matching::basename;
 use harrier_sdk::{
     Detector, Event, EventDetail, EventKind, ExecEvent, Finding, FindingBuilder, FindingSpec,
@@ -114,9 +115,9 @@ struct Own {
 pub struct CryptoMiner {
     policy: Policy,
     names: Vec<String>,
-    pools: Vec<String>,
-    /// Reused buffer for lower-casing arguments.
-    lower: String,
+    /// Stratum schemes (pattern ids first) then pool domains, bundled and
+    /// configured, matched case-insensitively in one pass per argument.
+    searcher: AhoCorasick,
 }
 
 impl CryptoMiner {
@@ -126,7 +127,7 @@ impl CryptoMiner {
     }
 
     /// Why `exec` looks like mining, as (evidence key, value).
-    fn indicator(&mut self, exec: &ExecEvent) -> Option<(&'static str, String)> {
+    fn indicator(&self, exec: &ExecEvent) -> Option<(&'static str, String)> {
         let file = basename(&exec.filename);
         if self.is_miner_name(file) {
             return Some(("miner_name", file.to_string()));
@@ -137,22 +138,13 @@ impl CryptoMiner {
             return Some(("miner_name", arg0.to_string()));
         }
         for arg in &exec.args {
-            // Only arguments that can hold a URL or host name are looked at,
-            // lower-cased once into a reused buffer.
-            if !arg.contains('.') && !arg.contains("://") {
-                continue;
-            }
-            self.lower.clear();
-            self.lower.push_str(arg);
-            self.lower.make_ascii_lowercase();
-            let l = self.lower.as_str();
-            if STRATUM_SCHEMES.iter().any(|s| l.contains(s)) {
-                return Some(("stratum_url", arg.clone()));
-            }
-            if POOL_DOMAINS.iter().any(|d| l.contains(d))
-                || self.pools.iter().any(|d| l.contains(d.as_str()))
-            {
-                return Some(("pool_argument", arg.clone()));
+            if let Some(hit) = self.searcher.find(arg.as_str()) {
+                let key = if hit.pattern().as_usize() < STRATUM_SCHEMES.len() {
+                    "stratum_url"
+                } else {
+                    "pool_argument"
+                };
+                return Some((key, arg.clone()));
             }
         }
         None
@@ -172,12 +164,20 @@ impl Detector for CryptoMiner {
 
     fn new(config_json: &str) -> Result<Self, String> {
         let (policy, own): (Policy, Own) = config::parse(config_json)?;
-        let lower = |v: Vec<String>| v.into_iter().map(|s| s.to_ascii_lowercase()).collect();
+        let patterns = STRATUM_SCHEMES
+            .iter()
+            .chain(POOL_DOMAINS)
+            .copied()
+            .chain(own.extra_pool_domains.iter().map(String::as_str));
+        let searcher = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(patterns)
+            .map_err(|e| format!("invalid configuration: `extra_pool_domains`: {e}"))?;
         Ok(Self {
             policy,
             names: own.extra_miner_names,
-            pools: lower(own.extra_pool_domains),
-            lower: String::new(),
+            searcher,
         })
     }
 
@@ -282,6 +282,34 @@ mod tests {
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/default-config.json"))
                 .unwrap();
         assert!(CryptoMiner::new(&default).is_ok());
+    }
+
+    #[test]
+    fn indicators_ignore_case_and_prefer_the_leftmost() {
+        let d = CryptoMiner::new(r#"{"extra_pool_domains":["Pool.Example"]}"#).unwrap();
+        let exec = |args: &[&str]| harrier_sdk::ExecEvent {
+            filename: "/usr/bin/x".into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            args_truncated: false,
+            cwd: String::new(),
+            ld_preload: None,
+            ld_library_path: None,
+            file_mode: 0,
+            dev: 0,
+            inode: 0,
+            mtime_ns: 0,
+        };
+        let key = |args: &[&str]| d.indicator(&exec(args)).map(|(k, _)| k);
+        assert_eq!(
+            key(&["x", "STRATUM+SSL://a.supportxmr.com:443"]),
+            Some("stratum_url")
+        );
+        assert_eq!(
+            key(&["x", "-o", "eu.POOL.example:3333"]),
+            Some("pool_argument")
+        );
+        assert_eq!(key(&["XMRig"]), Some("miner_name"));
+        assert_eq!(key(&["x", "--config", "/etc/x.json"]), None);
     }
 
     #[test]
