@@ -70,4 +70,26 @@ mod tests {
         assert!(!contains_ignore_case("abc", "abcd"));
         assert!(any_arg_contains(&["a".into(), "xMRig".into()], "xmrig"));
     }
+
+    #[test]
+    fn find_ancestor_walks_the_fake_host_table() {
+        use crate::fake;
+        use crate::testing::process_info;
+        let mut host = fake::FakeHost::new();
+        host.add_process(process_info(1, 0, "/sbin/init"))
+            .add_process(process_info(10, 1, "/usr/sbin/nginx"))
+            .add_process(process_info(11, 10, "/bin/sh"))
+            .add_process(process_info(12, 11, "/bin/bash"));
+        let previous = fake::install(host);
+        let nginx = find_ancestor(12, 3, |p| basename(&p.exe) == "nginx");
+        let too_shallow = find_ancestor(12, 1, |p| basename(&p.exe) == "nginx");
+        let none = find_ancestor(12, 8, |p| p.exe == "/nope");
+        fake::uninstall();
+        if let Some(p) = previous {
+            fake::install(p);
+        }
+        assert_eq!(nginx.map(|p| p.pid), Some(10));
+        assert!(too_shallow.is_none());
+        assert!(none.is_none());
+    }
 }
