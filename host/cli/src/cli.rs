@@ -32,6 +32,9 @@ pub enum Command {
     /// Rule packs: keys, building, signing, verifying, installing.
     #[command(subcommand)]
     Pack(harrier_packs::cli::PackCommand),
+    /// Write the built-in detectors as a rule pack directory (to sign and
+    /// verify like any vendor pack).
+    ExportDefaultPack(crate::commands::export::ExportArgs),
     /// Benchmarks; each ends its output with one JSON line of figures.
     #[command(subcommand)]
     Bench(crate::commands::bench::BenchCommand),

@@ -63,12 +63,14 @@ pub fn gather(config: &Config) -> Gathered {
                 pack.pack.name().to_string(),
                 pack.pack.version().to_string(),
             );
+            let signer = pack.pack.signer().to_string();
             for plugin in pack.pack.plugins().iter().filter(|p| p.enabled()) {
                 out.specs.push(PluginSpec {
                     origin: format!("pack:{name}/{}", plugin.name()),
                     source: PluginSource::Pack {
                         pack: name.clone(),
                         version: version.clone(),
+                        signer: signer.clone(),
                     },
                     wasm: plugin.bytes().clone(),
                     config_json: plugin.config_json(),
@@ -157,6 +159,10 @@ pub fn load_all(
     for spec in specs {
         match engine.load(spec, services.clone()) {
             Ok(plugin) => {
+                if let Some(named) = manifest_name_mismatch(&plugin) {
+                    refused.push(named);
+                    continue;
+                }
                 if let Some(existing) = set.status().iter().find(|s| s.name == plugin.name()) {
                     refused.push(format!(
                         "plugin {}: detector name `{}` is already loaded from {}",
@@ -176,4 +182,20 @@ pub fn load_all(
         tracing::error!("{message}");
     }
     refused
+}
+
+/// A pack's manifest names each detector; the component must agree, or the
+/// duplicate-name checks and operator overrides would target the wrong one.
+fn manifest_name_mismatch(plugin: &harrier_plugins::Plugin) -> Option<String> {
+    let PluginSource::Pack { pack, .. } = plugin.source() else {
+        return None;
+    };
+    let listed = plugin.origin().rsplit('/').next().unwrap_or_default();
+    (listed != plugin.name()).then(|| {
+        format!(
+            "plugin {}: pack {pack} lists it as `{listed}` but the component calls itself `{}`",
+            plugin.origin(),
+            plugin.name()
+        )
+    })
 }

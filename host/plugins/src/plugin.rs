@@ -33,6 +33,8 @@ pub enum PluginSource {
         pack: String,
         /// The pack's version.
         version: String,
+        /// Who signed it (`signed by key <id>`), or `UNSIGNED`.
+        signer: String,
     },
 }
 

@@ -2,6 +2,7 @@
 
 mod admin;
 pub mod bench;
+pub mod export;
 mod metrics;
 mod plugins;
 mod record;
@@ -31,6 +32,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Plugins(args) => plugins::plugins(args),
         Command::Pack(cmd) => harrier_packs::run(cmd, harrier_events::WIT_VERSION),
         Command::Bench(cmd) => bench::bench(cmd),
+        Command::ExportDefaultPack(args) => export::export(args),
         Command::BenchWorker(args) => bench::worker(args),
     }
 }

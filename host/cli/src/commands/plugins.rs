@@ -82,6 +82,9 @@ fn source_label(d: &DetectorStatus) -> String {
     match &d.source {
         harrier_plugins::PluginSource::Embedded => "embedded".into(),
         harrier_plugins::PluginSource::Directory { .. } => "directory".into(),
+        harrier_plugins::PluginSource::Pack { pack, signer, .. } if signer.contains("UNSIGNED") => {
+            format!("pack:{pack} (UNSIGNED)")
+        }
         harrier_plugins::PluginSource::Pack { pack, .. } => format!("pack:{pack}"),
     }
 }

@@ -1,0 +1,193 @@
+//! Rule packs end to end through the `harrier` binary: the default pack is
+//! exported, signed, verified and installed like a vendor pack, and its
+//! detectors then report findings; a tampered installed pack is refused by
+//! name while the built-in detectors keep serving.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use harrier_tests::{harrier_bin, repo_root};
+use serde_json::Value;
+
+fn harrier(args: &[&str]) -> Output {
+    let out = Command::new(harrier_bin()).args(args).output().unwrap();
+    out
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = harrier(args);
+    assert!(
+        out.status.success(),
+        "harrier {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn findings(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn signed_pack_round_trip_then_tamper() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (pack, keys, store) = (
+        tmp.path().join("pack"),
+        tmp.path().join("keys"),
+        tmp.path().join("store"),
+    );
+    ok(&["export-default-pack", s(&pack)]);
+    ok(&["pack", "keygen", "--out", s(&keys), "--name", "vendor"]);
+    ok(&[
+        "pack",
+        "sign",
+        s(&pack),
+        "--key",
+        s(&keys.join("vendor.key")),
+    ]);
+    let verified = ok(&["pack", "verify", s(&pack), "--trust", s(&keys)]);
+    assert!(verified.contains("crypto-miner"), "{verified}");
+    ok(&[
+        "pack",
+        "install",
+        s(&pack),
+        "--packs-dir",
+        s(&store),
+        "--trust",
+        s(&keys),
+    ]);
+    assert!(ok(&["pack", "list", "--packs-dir", s(&store)]).contains("harrier-default"));
+
+    // Only the pack's detectors: the findings must come from it.
+    let fixture = repo_root().join("plugins/fixtures/crypto-miner/detect.jsonl");
+    let replay = |extra: &[&str]| {
+        let mut args = vec![
+            "replay",
+            s(&fixture),
+            "--packs",
+            s(&store),
+            "--trust",
+            s(&keys),
+        ];
+        args.extend_from_slice(extra);
+        harrier(&args)
+    };
+    let out = replay(&["--no-default-pack"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = findings(&out.stdout);
+    assert!(
+        found
+            .iter()
+            .any(|f| f["type"] == "Impact:Runtime/CryptoMinerExecuted"),
+        "the installed pack's detectors reported nothing: {found:?}"
+    );
+    let plugins = ok(&[
+        "plugins",
+        "--no-default-pack",
+        "--packs",
+        s(&store),
+        "--trust",
+        s(&keys),
+        "--admin-socket",
+        s(&tmp.path().join("none.sock")),
+    ]);
+    assert!(plugins.contains("pack:harrier-default"), "{plugins}");
+
+    // One changed byte in an installed component: the pack is refused by
+    // name and file, and the built-in detectors still report.
+    let wasm = store.join("harrier-default/plugins/crypto-miner.wasm");
+    let mut bytes = std::fs::read(&wasm).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&wasm, bytes).unwrap();
+    let out = replay(&[]);
+    assert!(
+        out.status.success(),
+        "a refused pack must not stop the agent"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("harrier-default") && stderr.contains("crypto-miner.wasm"),
+        "{stderr}"
+    );
+    let found = findings(&out.stdout);
+    assert!(
+        found
+            .iter()
+            .any(|f| f["type"] == "Impact:Runtime/CryptoMinerExecuted")
+    );
+    assert!(found.iter().all(|f| {
+        f["detectors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("crypto-miner@")
+    }));
+}
+
+#[test]
+fn unsigned_pack_needs_explicit_permission() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (pack, keys, store) = (
+        tmp.path().join("pack"),
+        tmp.path().join("keys"),
+        tmp.path().join("store"),
+    );
+    ok(&["export-default-pack", s(&pack)]);
+    ok(&["pack", "keygen", "--out", s(&keys), "--name", "vendor"]);
+    let refused = harrier(&[
+        "pack",
+        "install",
+        s(&pack),
+        "--packs-dir",
+        s(&store),
+        "--trust",
+        s(&keys),
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("unsigned"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    ok(&[
+        "pack",
+        "install",
+        s(&pack),
+        "--packs-dir",
+        s(&store),
+        "--trust",
+        s(&keys),
+        "--allow-unsigned",
+    ]);
+    assert!(
+        ok(&["pack", "list", "--packs-dir", s(&store)])
+            .to_lowercase()
+            .contains("unsigned")
+    );
+    let plugins = ok(&[
+        "plugins",
+        "--no-default-pack",
+        "--packs",
+        s(&store),
+        "--trust",
+        s(&keys),
+        "--allow-unsigned",
+        "--admin-socket",
+        s(&tmp.path().join("none.sock")),
+    ]);
+    assert!(
+        plugins.contains("pack:harrier-default (UNSIGNED)"),
+        "{plugins}"
+    );
+}
