@@ -10,8 +10,7 @@ use harrier_tests::{harrier_bin, repo_root};
 use serde_json::Value;
 
 fn harrier(args: &[&str]) -> Output {
-    let out = Command::new(harrier_bin()).args(args).output().unwrap();
-    out
+    Command::new(harrier_bin()).args(args).output().unwrap()
 }
 
 fn ok(args: &[&str]) -> String {
