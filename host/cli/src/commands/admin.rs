@@ -6,6 +6,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use std::sync::Arc;
+
+use harrier_findings::Sinks;
 use harrier_pipeline::AgentHandle;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixListener;
@@ -16,6 +19,7 @@ use super::metrics;
 pub struct AdminServer {
     path: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for AdminServer {
@@ -23,12 +27,17 @@ impl Drop for AdminServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        // Joined so that everything the endpoint holds (the outputs) is
+        // released before they are flushed.
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
         let _ = std::fs::remove_file(&self.path);
     }
 }
 
 /// Serve the endpoint at `path` (replacing a stale socket).
-pub fn serve(path: &Path, handle: AgentHandle) -> anyhow::Result<AdminServer> {
+pub fn serve(path: &Path, handle: AgentHandle, sinks: Arc<Sinks>) -> anyhow::Result<AdminServer> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("admin socket directory {}", dir.display()))?;
@@ -43,7 +52,7 @@ pub fn serve(path: &Path, handle: AgentHandle) -> anyhow::Result<AdminServer> {
         .enable_all()
         .build()?;
     let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new().name("harrier-admin".into()).spawn(move || {
+    let thread = std::thread::Builder::new().name("harrier-admin".into()).spawn(move || {
         runtime.block_on(async move {
             let Ok(listener) = UnixListener::from_std(listener) else { return };
             loop {
@@ -55,6 +64,7 @@ pub fn serve(path: &Path, handle: AgentHandle) -> anyhow::Result<AdminServer> {
                     _ = &mut stop_rx => break,
                 };
                 let handle = handle.clone();
+                let sinks = sinks.clone();
                 tokio::spawn(async move {
                     let mut request = Vec::new();
                     let mut buf = [0u8; 1024];
@@ -64,7 +74,7 @@ pub fn serve(path: &Path, handle: AgentHandle) -> anyhow::Result<AdminServer> {
                             Ok(n) => request.extend_from_slice(&buf[..n]),
                         }
                     }
-                    let (status, content_type, body) = respond(&request, &handle);
+                    let (status, content_type, body) = respond(&request, &handle, &sinks);
                     let head = format!(
                         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                         body.len()
@@ -78,10 +88,15 @@ pub fn serve(path: &Path, handle: AgentHandle) -> anyhow::Result<AdminServer> {
     Ok(AdminServer {
         path: path.to_path_buf(),
         stop: Some(stop_tx),
+        thread: Some(thread),
     })
 }
 
-fn respond(request: &[u8], handle: &AgentHandle) -> (&'static str, &'static str, String) {
+fn respond(
+    request: &[u8],
+    handle: &AgentHandle,
+    sinks: &Sinks,
+) -> (&'static str, &'static str, String) {
     let line = String::from_utf8_lossy(request);
     let mut parts = line.split_whitespace();
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
@@ -95,7 +110,7 @@ fn respond(request: &[u8], handle: &AgentHandle) -> (&'static str, &'static str,
         "/metrics" => (
             "200 OK",
             "text/plain; version=0.0.4",
-            metrics::render(&status),
+            metrics::render(&status, &sinks.stats()),
         ),
         _ => (
             "404 Not Found",

@@ -2,13 +2,14 @@
 
 use std::fmt::Write;
 
+use harrier_findings::SinkStats;
 use harrier_pipeline::{AgentStatus, DetectorStatus};
 
 /// Reads one counter of a detector.
 type PluginCounter = fn(&DetectorStatus) -> u64;
 
-/// Render the status as Prometheus metrics.
-pub fn render(status: &AgentStatus) -> String {
+/// Render the status (and the outputs' counters) as Prometheus metrics.
+pub fn render(status: &AgentStatus, sinks: &[SinkStats]) -> String {
     let mut out = String::new();
     let mut family = |name: &str, help: &str, kind: &str| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -152,6 +153,42 @@ pub fn render(status: &AgentStatus) -> String {
             d.name,
             u8::from(d.state == "serving")
         );
+    }
+    let per_sink: [(&str, &str, fn(&SinkStats) -> u64); 5] = [
+        (
+            "harrier_sink_delivered_total",
+            "Findings an output delivered.",
+            |s| s.delivered,
+        ),
+        (
+            "harrier_sink_failed_total",
+            "Findings an output gave up on after retries.",
+            |s| s.failed,
+        ),
+        (
+            "harrier_sink_dropped_total",
+            "Findings dropped because an output's queue was full.",
+            |s| s.dropped,
+        ),
+        ("harrier_sink_retries_total", "Delivery retries.", |s| {
+            s.retries
+        }),
+        (
+            "harrier_sink_pending",
+            "Findings queued for an output.",
+            |s| s.pending,
+        ),
+    ];
+    for (name, help, value) in per_sink {
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        let _ = writeln!(lines, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for sink in sinks {
+            let _ = writeln!(lines, "{name}{{sink=\"{}\"}} {}", sink.name, value(sink));
+        }
     }
     out + &lines
 }

@@ -65,7 +65,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         },
     )?;
     let admin = if config.admin.enabled {
-        Some(admin::serve(&config.admin.socket, handle.clone())?)
+        Some(admin::serve(
+            &config.admin.socket,
+            handle.clone(),
+            assembled.sinks.clone(),
+        )?)
     } else {
         None
     };
