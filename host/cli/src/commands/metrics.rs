@@ -5,90 +5,131 @@ use std::fmt::Write;
 use harrier_findings::SinkStats;
 use harrier_pipeline::{AgentStatus, DetectorStatus};
 
-/// Reads one counter of a detector.
-type PluginCounter = fn(&DetectorStatus) -> u64;
+/// Appends one metric family: its header, then one sample per item.
+fn family<T>(
+    out: &mut String,
+    (name, help): (&str, &str),
+    items: &[T],
+    labels: impl Fn(&T) -> String,
+    value: impl Fn(&T) -> u64,
+) {
+    let kind = if name.ends_with("_total") {
+        "counter"
+    } else {
+        "gauge"
+    };
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for item in items {
+        let _ = writeln!(out, "{name}{{{}}} {}", labels(item), value(item));
+    }
+}
+
+fn by_kind(out: &mut String, metric: (&str, &str), counts: &[(String, u64)]) {
+    family(
+        out,
+        metric,
+        counts,
+        |(k, _)| format!("kind=\"{k}\""),
+        |(_, n)| *n,
+    );
+}
+
+fn scalar(out: &mut String, (name, help): (&str, &str), value: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+    );
+}
 
 /// Render the status (and the outputs' counters) as Prometheus metrics.
 pub fn render(status: &AgentStatus, sinks: &[SinkStats]) -> String {
     let mut out = String::new();
-    let mut family = |name: &str, help: &str, kind: &str| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        name.to_string()
-    };
-    let events = family(
-        "harrier_events_total",
-        "Events processed by the pipeline, by kind.",
-        "counter",
+    let o = &mut out;
+    let pipeline = &status.pipeline;
+    by_kind(
+        o,
+        (
+            "harrier_events_total",
+            "Events processed by the pipeline, by kind.",
+        ),
+        &pipeline.events,
     );
-    let received = family(
-        "harrier_sensor_events_total",
-        "Events received from the sensor, by kind.",
-        "counter",
+    by_kind(
+        o,
+        (
+            "harrier_sensor_events_total",
+            "Events received from the sensor, by kind.",
+        ),
+        &status.source_received,
     );
-    let dropped = family(
-        "harrier_sensor_dropped_total",
-        "Events lost before reaching the host, by kind.",
-        "counter",
+    by_kind(
+        o,
+        (
+            "harrier_sensor_dropped_total",
+            "Events lost before reaching the host, by kind.",
+        ),
+        &status.source_dropped,
     );
-    let mut lines = String::new();
-    for (kind, n) in &status.pipeline.events {
-        let _ = writeln!(lines, "{events}{{kind=\"{kind}\"}} {n}");
-    }
-    for (kind, n) in &status.source_received {
-        let _ = writeln!(lines, "{received}{{kind=\"{kind}\"}} {n}");
-    }
-    for (kind, n) in &status.source_dropped {
-        let _ = writeln!(lines, "{dropped}{{kind=\"{kind}\"}} {n}");
-    }
-    let scalars = [
+    scalar(
+        o,
         (
             "harrier_decode_errors_total",
             "Sensor records that could not be decoded.",
-            status.decode_errors,
         ),
-        (
-            "harrier_batches_total",
-            "Batches processed.",
-            status.pipeline.batches,
-        ),
+        status.decode_errors,
+    );
+    scalar(
+        o,
+        ("harrier_batches_total", "Batches processed."),
+        pipeline.batches,
+    );
+    scalar(
+        o,
         (
             "harrier_raw_findings_total",
             "Findings returned by detectors.",
-            status.pipeline.raw_findings,
         ),
+        pipeline.raw_findings,
+    );
+    scalar(
+        o,
         (
             "harrier_emissions_total",
-            "Unified findings emitted to the sinks.",
-            status.pipeline.emissions,
+            "Unified findings emitted to the outputs.",
         ),
+        pipeline.emissions,
+    );
+    scalar(
+        o,
         (
             "harrier_findings_merged_total",
             "Findings merged into an open finding.",
-            status.pipeline.merge.merged,
         ),
+        pipeline.merge.merged,
+    );
+    scalar(
+        o,
         (
             "harrier_attack_sequences_total",
             "Attack sequences created.",
-            status.pipeline.merge.attack_sequences,
         ),
-    ];
-    for (name, help, value) in scalars {
-        let _ = writeln!(
-            lines,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-        );
-    }
-    let _ = writeln!(
-        lines,
-        "# HELP harrier_findings_suppressed_total Findings muted, by rule.\n# TYPE harrier_findings_suppressed_total counter"
+        pipeline.merge.attack_sequences,
     );
-    for (rule, n) in &status.pipeline.merge.suppressed {
-        let _ = writeln!(
-            lines,
-            "harrier_findings_suppressed_total{{rule=\"{rule}\"}} {n}"
-        );
-    }
-    let per_plugin: [(&str, &str, PluginCounter); 8] = [
+    let suppressed: Vec<(&String, &u64)> = pipeline.merge.suppressed.iter().collect();
+    family(
+        o,
+        (
+            "harrier_findings_suppressed_total",
+            "Findings muted, by rule.",
+        ),
+        &suppressed,
+        |(rule, _)| format!("rule=\"{rule}\""),
+        |(_, n)| **n,
+    );
+
+    let detectors = &status.detectors;
+    let plugin = |d: &DetectorStatus| format!("plugin=\"{}\",version=\"{}\"", d.name, d.version);
+    let per_plugin: [(&str, &str, PluginCounter); 9] = [
         (
             "harrier_plugin_events_total",
             "Events delivered to a detector.",
@@ -129,32 +170,17 @@ pub fn render(status: &AgentStatus, sinks: &[SinkStats]) -> String {
             "Versions swapped in.",
             |d| d.reloads,
         ),
+        (
+            "harrier_plugin_serving",
+            "Whether a detector is serving (1) or quarantined (0).",
+            |d| u64::from(d.state == "serving"),
+        ),
     ];
     for (name, help, value) in per_plugin {
-        let _ = writeln!(lines, "# HELP {name} {help}\n# TYPE {name} counter");
-        for d in &status.detectors {
-            let _ = writeln!(
-                lines,
-                "{name}{{plugin=\"{}\",version=\"{}\"}} {}",
-                d.name,
-                d.version,
-                value(d)
-            );
-        }
+        family(o, (name, help), detectors, plugin, value);
     }
-    let _ = writeln!(
-        lines,
-        "# HELP harrier_plugin_serving Whether a detector is serving (1) or quarantined (0).\n# TYPE harrier_plugin_serving gauge"
-    );
-    for d in &status.detectors {
-        let _ = writeln!(
-            lines,
-            "harrier_plugin_serving{{plugin=\"{}\"}} {}",
-            d.name,
-            u8::from(d.state == "serving")
-        );
-    }
-    let per_sink: [(&str, &str, fn(&SinkStats) -> u64); 5] = [
+
+    let per_sink: [(&str, &str, SinkCounter); 5] = [
         (
             "harrier_sink_delivered_total",
             "Findings an output delivered.",
@@ -180,15 +206,35 @@ pub fn render(status: &AgentStatus, sinks: &[SinkStats]) -> String {
         ),
     ];
     for (name, help, value) in per_sink {
-        let kind = if name.ends_with("_total") {
-            "counter"
-        } else {
-            "gauge"
-        };
-        let _ = writeln!(lines, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for sink in sinks {
-            let _ = writeln!(lines, "{name}{{sink=\"{}\"}} {}", sink.name, value(sink));
-        }
+        family(
+            o,
+            (name, help),
+            sinks,
+            |s| format!("sink=\"{}\"", s.name),
+            value,
+        );
     }
-    out + &lines
+    out
+}
+
+/// Reads one counter of a detector.
+type PluginCounter = fn(&DetectorStatus) -> u64;
+/// Reads one counter of an output.
+type SinkCounter = fn(&SinkStats) -> u64;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_has_a_header_and_samples_carry_labels() {
+        let mut status = AgentStatus::default();
+        status.pipeline.events = vec![("exec".into(), 3)];
+        let text = render(&status, &[]);
+        assert!(text.contains(
+            "# TYPE harrier_events_total counter\nharrier_events_total{kind=\"exec\"} 3\n"
+        ));
+        assert!(text.contains("# TYPE harrier_sink_pending gauge"));
+        assert!(text.contains("harrier_batches_total 0"));
+    }
 }
