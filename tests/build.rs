@@ -13,15 +13,14 @@ fn main() -> anyhow::Result<()> {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let crates = harrier_component_build::crates_in(&here.join("guests"))?;
-    let names: Vec<String> = crates.into_iter().map(|(name, _)| name).collect();
     let built = harrier_component_build::build_components(
         &root,
-        &names,
+        &crates,
         &root.join("target/guest-build/tests"),
         &out.join("guests"),
     )?;
     for component in built {
-        let var = component.package.to_uppercase().replace('-', "_");
+        let var = component.guest.package.to_uppercase().replace('-', "_");
         println!("cargo:rustc-env={var}_WASM={}", component.path.display());
     }
     Ok(())
