@@ -36,6 +36,7 @@ pub mod kind;
 pub mod matching;
 #[doc(hidden)]
 pub mod runtime;
+pub mod state;
 pub mod testing;
 
 pub use bindings::harrier::detector::types::{

@@ -398,15 +398,11 @@ impl Detector for Network {
     }
 
     fn snapshot(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.state).unwrap_or_default()
+        harrier_sdk::state::save(&self.state)
     }
 
     fn restore(&mut self, state: &[u8]) -> Result<(), String> {
-        if state.is_empty() {
-            return Ok(());
-        }
-        self.state = serde_json::from_slice(state).map_err(|e| format!("bad snapshot: {e}"))?;
-        Ok(())
+        harrier_sdk::state::load(state, &mut self.state)
     }
 }
 
