@@ -24,9 +24,15 @@ fn lines(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
     rx
 }
 
-fn start_agent(socket: &Path) -> (Child, Receiver<String>) {
+fn start_agent(socket: &Path, config: &Path) -> (Child, Receiver<String>) {
     let mut child = Command::new(harrier_bin())
-        .args(["run", "--admin-socket", socket.to_str().unwrap()])
+        .args([
+            "run",
+            "--admin-socket",
+            socket.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -93,10 +99,35 @@ fn real_behaviours_raise_their_findings() {
     if !privileged("real_behaviours_raise_their_findings") {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
+    // On the root file system (not a tmpfs), so a hard link to /etc works.
+    let tmp = tempfile::tempdir_in("/var/tmp").unwrap();
     let dir = tmp.path();
-    let (mut agent, stdout) = start_agent(&dir.join("admin.sock"));
+    // A binary the operator declared malicious by its SHA-256.
+    let malware = dir.join("implant");
+    let mut bytes = std::fs::read("/bin/true").unwrap();
+    bytes.extend_from_slice(format!("harrier-test-{}", std::process::id()).as_bytes());
+    std::fs::write(&malware, &bytes).unwrap();
+    std::fs::set_permissions(
+        &malware,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    let config = dir.join("harrier.toml");
+    std::fs::write(
+        &config,
+        format!("[plugins.config.execution]\nextra_sha256 = [\"{sha}\"]\n"),
+    )
+    .unwrap();
+    let (mut agent, stdout) = start_agent(&dir.join("admin.sock"), &config);
     let mut expected: Vec<(&str, u32)> = Vec::new();
+    expected.push((
+        "Execution:Runtime/MaliciousFileExecuted",
+        run(&malware, &[]),
+    ));
 
     // Execution: a tool by name, a program under /dev/shm, a shell from a web server.
     let nmap = dir.join("nmap");
@@ -184,6 +215,33 @@ fn real_behaviours_raise_their_findings() {
     assert!(truncate.success());
     let _ = std::fs::remove_file(&log);
     expected.push(("DefenseEvasion:Runtime/LogFileCleared", 0));
+    let hard = dir.join("shadow-hardlink");
+    assert!(
+        Command::new("ln")
+            .arg("/etc/shadow")
+            .arg(&hard)
+            .status()
+            .unwrap()
+            .success()
+    );
+    expected.push(("CredentialAccess:Runtime/HardlinkOverSensitiveFile", 0));
+    let history = dir.join(".bash_history");
+    std::fs::write(&history, b"ls\n").unwrap();
+    assert!(
+        Command::new("truncate")
+            .args(["-s", "0"])
+            .arg(&history)
+            .status()
+            .unwrap()
+            .success()
+    );
+    expected.push(("DefenseEvasion:Runtime/ShellHistoryCleared", 0));
+    let keys = Command::new("grep")
+        .args(["-r", "-l", "BEGIN RSA PRIVATE KEY"])
+        .arg(&suid_dir)
+        .status();
+    let _ = keys.unwrap();
+    expected.push(("CredentialAccess:Runtime/PrivateKeySearch", 0));
     let doomed = dir.join("doomed");
     std::fs::write(&doomed, vec![b'x'; 4096]).unwrap();
     let shred = Command::new("shred")
@@ -247,6 +305,20 @@ fn real_behaviours_raise_their_findings() {
             "import os; fd = os.memfd_create('x'); os.write(fd, open('/bin/true','rb').read()); os.execv('/proc/self/fd/%d' % fd, ['x'])",
         ),
     ));
+
+    // A raw packet socket.
+    expected.push((
+        "CredentialAccess:Runtime/PacketSocketCreated",
+        python("import socket; socket.socket(17, socket.SOCK_RAW, 0).close()"),
+    ));
+    // A system user's interactive shell.
+    let daemon_shell = Command::new("setpriv")
+        .args(["--reuid=1", "--regid=1", "--clear-groups", "bash", "-i"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = daemon_shell.unwrap();
+    expected.push(("Execution:Runtime/SystemUserInteractiveShell", 0));
 
     // DNS: a mining pool and GuardDuty's C&C test domain.
     expected.push((

@@ -421,7 +421,7 @@ impl Detector for Execution {
             "execution",
             env!("CARGO_PKG_VERSION"),
             "New binaries and libraries, known-malicious files, shells from network services, /dev/shm execution, system-user shells.",
-            &[EventKind::Exec, EventKind::MmapExec, EventKind::Exit],
+            &[EventKind::Exec, EventKind::MmapExec],
             &SPECS,
         )
     }
@@ -451,10 +451,9 @@ impl Detector for Execution {
             // Cached per path, so the host is asked once per library per
             // few seconds however many processes map it.
             EventDetail::MmapExec(m) => self.on_mmap(event, &m.path, out),
-            EventDetail::Exit(_) => {
-                let pid = event.process.pid;
-                self.state.pending.retain(|p| p.pid != pid);
-            }
+            // No forgetting at exit: droppers run for milliseconds, and the
+            // host keeps exited processes (and their hash) for a while, so
+            // pending pids are re-checked until `pending_timeout_secs`.
             _ => {}
         }
     }
