@@ -216,11 +216,16 @@ fn plugin_directory_changes_end_with_the_right_set_serving() {
         with_nonce(&wasm, 3),
     );
 
-    // New file: loaded.
+    // New file: loaded (compile, init and self-test included).
+    let written = Instant::now();
     std::fs::write(&det, &v1).unwrap();
     eventually("v1 serving", || {
         serving(&handle) == vec![("hostile".into(), sha(&v1))]
     });
+    eprintln!(
+        "reload latency, file written -> new version serving: {:?}",
+        written.elapsed()
+    );
 
     // Half-written new version: refused, v1 keeps serving; once complete, v2 serves.
     std::fs::write(&det, &v2[..v2.len() / 2]).unwrap();
@@ -231,10 +236,15 @@ fn plugin_directory_changes_end_with_the_right_set_serving() {
         "det.wasm: refused: not a valid WebAssembly component",
     );
     assert_eq!(serving(&handle), vec![("hostile".into(), sha(&v1))]);
+    let written = Instant::now();
     std::fs::write(&det, &v2).unwrap();
     eventually("v2 serving", || {
         serving(&handle) == vec![("hostile".into(), sha(&v2))]
     });
+    eprintln!(
+        "reload latency, new version replacing the old: {:?}",
+        written.elapsed()
+    );
 
     // Written to a temporary name, then renamed into place.
     let tmp = dir.path().join(".det.wasm.tmp");
