@@ -52,32 +52,44 @@ pub fn gather(config: &Config) -> Gathered {
         }
     }
     if config.packs_enabled() {
-        let loaded = harrier_packs::load_configured(&config.packs, harrier_events::WIT_VERSION);
-        out.refused
-            .extend(loaded.refused.iter().map(|e| e.to_string()));
-        for warning in &loaded.warnings {
-            tracing::warn!("packs: {warning}");
-        }
-        for pack in &loaded.packs {
-            let (name, version) = (
-                pack.pack.name().to_string(),
-                pack.pack.version().to_string(),
-            );
-            let signer = pack.pack.signer().to_string();
-            for plugin in pack.pack.plugins().iter().filter(|p| p.enabled()) {
-                out.specs.push(PluginSpec {
-                    origin: format!("pack:{name}/{}", plugin.name()),
-                    source: PluginSource::Pack {
-                        pack: name.clone(),
-                        version: version.clone(),
-                        signer: signer.clone(),
-                    },
-                    wasm: plugin.bytes().clone(),
-                    config_json: plugin.config_json(),
-                    limits: config.plugins.limits.clone(),
-                    severity_override: plugin.severity(),
-                });
-            }
+        let packs = pack_specs(config);
+        out.specs.extend(packs.specs);
+        out.refused.extend(packs.refused);
+    }
+    out.specs
+        .retain(|spec| !config.plugins.disable.iter().any(|d| spec_key(spec) == *d));
+    out
+}
+
+/// Specs of every enabled plugin of the installed packs, each pack verified
+/// again (signature, digests) before anything is compiled.
+pub fn pack_specs(config: &Config) -> Gathered {
+    let mut out = Gathered::default();
+    let loaded = harrier_packs::load_configured(&config.packs, harrier_events::WIT_VERSION);
+    out.refused
+        .extend(loaded.refused.iter().map(|e| e.to_string()));
+    for warning in &loaded.warnings {
+        tracing::warn!("packs: {warning}");
+    }
+    for pack in &loaded.packs {
+        let (name, version) = (
+            pack.pack.name().to_string(),
+            pack.pack.version().to_string(),
+        );
+        let signer = pack.pack.signer().to_string();
+        for plugin in pack.pack.plugins().iter().filter(|p| p.enabled()) {
+            out.specs.push(PluginSpec {
+                origin: format!("pack:{name}/{}", plugin.name()),
+                source: PluginSource::Pack {
+                    pack: name.clone(),
+                    version: version.clone(),
+                    signer: signer.clone(),
+                },
+                wasm: plugin.bytes().clone(),
+                config_json: plugin.config_json(),
+                limits: config.plugins.limits.clone(),
+                severity_override: plugin.severity(),
+            });
         }
     }
     out.specs

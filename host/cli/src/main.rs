@@ -6,6 +6,7 @@ mod commands;
 mod config;
 mod live;
 mod loader;
+mod pack_watch;
 
 use clap::Parser;
 

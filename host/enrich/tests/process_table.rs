@@ -340,7 +340,9 @@ fn concurrent_readers_while_the_pipeline_writes() {
             let (e, stop) = (e.clone(), stop.clone());
             std::thread::spawn(move || {
                 let mut answered = 0u64;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // At least one full pass, however the threads are scheduled.
+                loop {
+                    let last_pass = stop.load(std::sync::atomic::Ordering::Relaxed);
                     for pid in 1..200 {
                         if let Some(p) = e.process(pid) {
                             assert!(p.exe == "/sbin/init" || p.exe.starts_with("/bin/"));
@@ -349,6 +351,9 @@ fn concurrent_readers_while_the_pipeline_writes() {
                         let chain = e.ancestry(pid, 64);
                         assert!(chain.len() <= 64);
                         let _ = e.recent_write("/tmp/f", 10 * S);
+                    }
+                    if last_pass {
+                        break;
                     }
                 }
                 answered

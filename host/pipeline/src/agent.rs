@@ -20,6 +20,9 @@ pub enum Change {
     Upsert(Box<Plugin>),
     /// Unload the detector with this name.
     Remove(String),
+    /// Several changes applied together, between the same two batches
+    /// (e.g. every plugin of a new rule pack version).
+    Batch(Vec<Change>),
 }
 
 /// Which clock drives ticks and merge windows.
@@ -202,23 +205,7 @@ impl Agent {
         let mut changed = false;
         loop {
             match self.changes.try_recv() {
-                Ok(Change::Upsert(plugin)) => {
-                    let name = plugin.name_version();
-                    let replaced = self.pipeline.detectors_mut().upsert(*plugin);
-                    match replaced {
-                        Some(old) => {
-                            tracing::info!(detector = %name, replaced = %old.name_version(), "detector swapped in")
-                        }
-                        None => tracing::info!(detector = %name, "detector added"),
-                    }
-                    changed = true;
-                }
-                Ok(Change::Remove(name)) => {
-                    if self.pipeline.detectors_mut().remove(&name).is_some() {
-                        tracing::info!(detector = %name, "detector unloaded");
-                        changed = true;
-                    }
-                }
+                Ok(change) => changed |= self.apply(change),
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
@@ -228,6 +215,32 @@ impl Agent {
             self.publish();
         }
         Ok(())
+    }
+
+    /// Apply one change; whether the detector set changed.
+    fn apply(&mut self, change: Change) -> bool {
+        match change {
+            Change::Upsert(plugin) => {
+                let name = plugin.name_version();
+                match self.pipeline.detectors_mut().upsert(*plugin) {
+                    Some(old) => {
+                        tracing::info!(detector = %name, replaced = %old.name_version(), "detector swapped in")
+                    }
+                    None => tracing::info!(detector = %name, "detector added"),
+                }
+                true
+            }
+            Change::Remove(name) => {
+                let removed = self.pipeline.detectors_mut().remove(&name).is_some();
+                if removed {
+                    tracing::info!(detector = %name, "detector unloaded");
+                }
+                removed
+            }
+            Change::Batch(changes) => changes
+                .into_iter()
+                .fold(false, |any, c| self.apply(c) | any),
+        }
     }
 
     fn publish(&self) {

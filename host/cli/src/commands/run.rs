@@ -54,6 +54,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let reloader = watch_plugin_dirs(&config, known, &assembled.engine, &services, &handle)?;
     let rescan = reloader.as_ref().map(|r| r.rescan_handle());
+    let pack_watcher = if config.packs_enabled() {
+        Some(crate::pack_watch::start(
+            config.clone(),
+            assembled.engine.clone(),
+            services.clone(),
+            handle.clone(),
+        )?)
+    } else {
+        None
+    };
     let stop = handle.clone();
     signals::spawn(
         move || stop.stop(),
@@ -95,6 +105,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let stats = pipeline.stats();
     drop(pipeline);
     drop(reloader);
+    drop(pack_watcher);
     drop(admin);
     shutdown_sinks(assembled.sinks);
     drop(assembled.engine);
