@@ -2,7 +2,7 @@
 //! stopped, applying detector changes between batches.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -203,11 +203,8 @@ impl Agent {
 
     fn apply_changes(&mut self) -> anyhow::Result<()> {
         let mut changed = false;
-        loop {
-            match self.changes.try_recv() {
-                Ok(change) => changed |= self.apply(change),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-            }
+        while let Ok(change) = self.changes.try_recv() {
+            changed |= self.apply(change);
         }
         if changed {
             self.source
