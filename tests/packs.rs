@@ -190,3 +190,97 @@ fn unsigned_pack_needs_explicit_permission() {
         "{plugins}"
     );
 }
+
+#[test]
+fn installed_pack_hot_swaps_into_a_running_agent() {
+    if !harrier_tests::privileged("installed_pack_hot_swaps_into_a_running_agent") {
+        return;
+    }
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let (pack, keys, store) = (
+        tmp.path().join("pack"),
+        tmp.path().join("keys"),
+        tmp.path().join("store"),
+    );
+    let socket = tmp.path().join("admin.sock");
+    ok(&["export-default-pack", s(&pack)]);
+    ok(&["pack", "keygen", "--out", s(&keys), "--name", "vendor"]);
+    ok(&[
+        "pack",
+        "sign",
+        s(&pack),
+        "--key",
+        s(&keys.join("vendor.key")),
+    ]);
+    std::fs::create_dir_all(&store).unwrap();
+
+    let mut agent = Command::new(harrier_bin())
+        .args([
+            "run",
+            "--no-default-pack",
+            "--packs",
+            s(&store),
+            "--trust",
+            s(&keys),
+            "--admin-socket",
+            s(&socket),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = agent.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    assert!(
+        lines
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|l| l.contains("ready")),
+        "agent never got ready"
+    );
+    std::thread::spawn(move || lines.for_each(drop));
+    let listed = || ok(&["plugins", "--json", "--admin-socket", s(&socket)]);
+    let wait_for = |what: &str, check: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if check(&listed()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out waiting for {what}; agent lists:\n{}", listed());
+    };
+    assert!(!listed().contains("pack:"), "no pack is installed yet");
+
+    // Installed while the agent runs: every detector of the pack arrives.
+    ok(&[
+        "pack",
+        "install",
+        s(&pack),
+        "--packs-dir",
+        s(&store),
+        "--trust",
+        s(&keys),
+    ]);
+    wait_for("the pack's detectors", &|text| {
+        text.matches("\"pack\": \"harrier-default\"").count() == 7
+    });
+
+    // Removed: they go away again.
+    ok(&[
+        "pack",
+        "remove",
+        "harrier-default",
+        "--packs-dir",
+        s(&store),
+    ]);
+    wait_for("the pack's detectors to unload", &|text| {
+        !text.contains("harrier-default")
+    });
+
+    // SAFETY: kill on our own child's pid.
+    unsafe { libc::kill(agent.id() as i32, libc::SIGINT) };
+    assert!(agent.wait().unwrap().success());
+}
