@@ -92,6 +92,7 @@ fn sync(
     let gathered = loader::pack_specs(config);
     for message in &gathered.refused {
         tracing::error!("{message}; its running version (if any) stays");
+        agent.record_refusal(message.clone());
     }
     // What runs now, per pack: detector name -> sha256.
     let status = agent.status().detectors;
@@ -126,11 +127,15 @@ fn sync(
             continue;
         }
         if let Some(clash) = wanted.keys().find(|n| others.contains(*n)) {
-            tracing::error!(
-                "pack {pack}: refused: detector name `{clash}` is already served by a built-in or directory detector"
+            refuse(
+                agent,
+                format!(
+                    "pack {pack}: refused: detector name `{clash}` is already served by a built-in or directory detector"
+                ),
             );
             continue;
         }
+        let started = Instant::now();
         let mut changes = Vec::new();
         let mut failed = None;
         for spec in specs {
@@ -143,8 +148,9 @@ fn sync(
             }
         }
         if let Some(reason) = failed {
-            tracing::error!(
-                "pack {pack}: new version refused ({reason}); the running version stays"
+            refuse(
+                agent,
+                format!("pack {pack}: new version refused ({reason}); the running version stays"),
             );
             continue;
         }
@@ -156,6 +162,7 @@ fn sync(
         );
         tracing::info!(pack = %pack, detectors = wanted.len(), "rule pack swapped in");
         agent.change(Change::Batch(changes));
+        agent.record_reload(started.elapsed());
     }
     // Packs no longer installed at all: unload their detectors.
     for (pack, detectors) in running {
@@ -164,8 +171,14 @@ fn sync(
             agent.change(Change::Batch(
                 detectors.into_keys().map(Change::Remove).collect(),
             ));
+            agent.record_unload();
         }
     }
+}
+
+fn refuse(agent: &AgentHandle, message: String) {
+    tracing::error!("{message}");
+    agent.record_refusal(message);
 }
 
 /// The detector name a pack spec's origin (`pack:<pack>/<plugin>`) gives.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use harrier_plugins::Plugin;
 use harrier_plugins::host::wall_clock_ns;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::detectors::DetectorStatus;
 use crate::pipeline::{Pipeline, PipelineStats};
@@ -62,6 +62,23 @@ impl Default for AgentConfig {
     }
 }
 
+/// Counters of hot reloads (plugin files and rule packs), for status and
+/// metrics.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ReloadStats {
+    /// Versions sent to the agent to serve (new or replacing).
+    pub reloads: u64,
+    /// Versions refused (compile, init, self-test, name clash, unreadable).
+    pub refusals: u64,
+    /// Detectors unloaded because their file went away.
+    pub unloads: u64,
+    /// The last refusal, naming the file and the reason.
+    pub last_refusal: Option<String>,
+    /// Milliseconds from the file settling to the new version being queued,
+    /// for the last reload.
+    pub last_load_ms: Option<u64>,
+}
+
 /// A snapshot of the running agent, published after every tick.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AgentStatus {
@@ -75,6 +92,8 @@ pub struct AgentStatus {
     pub source_dropped: Vec<(String, u64)>,
     /// Records the source could not decode.
     pub decode_errors: u64,
+    /// Hot reloads, refusals and unloads.
+    pub reload: ReloadStats,
 }
 
 /// Controls a running [`Agent`] from other threads.
@@ -83,6 +102,7 @@ pub struct AgentHandle {
     stop: Arc<AtomicBool>,
     changes: Sender<Change>,
     status: Arc<Mutex<AgentStatus>>,
+    reload: Arc<Mutex<ReloadStats>>,
 }
 
 impl AgentHandle {
@@ -100,10 +120,37 @@ impl AgentHandle {
 
     /// The latest published status.
     pub fn status(&self) -> AgentStatus {
-        self.status
+        let mut status = self
+            .status
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .clone();
+        status.reload = self.reload_stats().clone();
+        status
+    }
+
+    fn reload_stats(&self) -> std::sync::MutexGuard<'_, ReloadStats> {
+        self.reload.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new version was queued to serve; `load` is how long compiling,
+    /// initialising and self-testing it took.
+    pub fn record_reload(&self, load: Duration) {
+        let mut stats = self.reload_stats();
+        stats.reloads += 1;
+        stats.last_load_ms = Some(load.as_millis() as u64);
+    }
+
+    /// A new version was refused; `message` names it and says why.
+    pub fn record_refusal(&self, message: String) {
+        let mut stats = self.reload_stats();
+        stats.refusals += 1;
+        stats.last_refusal = Some(message);
+    }
+
+    /// A detector was unloaded because its file or pack went away.
+    pub fn record_unload(&self) {
+        self.reload_stats().unloads += 1;
     }
 }
 
@@ -129,6 +176,7 @@ impl Agent {
             stop: Arc::new(AtomicBool::new(false)),
             changes: tx,
             status: Arc::default(),
+            reload: Arc::default(),
         };
         let agent = Agent {
             pipeline,
@@ -259,6 +307,7 @@ impl Agent {
             source_received: by_kind(&source.received),
             source_dropped: by_kind(&source.dropped),
             decode_errors: source.decode_errors,
+            reload: ReloadStats::default(),
         };
         *self.status.lock().unwrap_or_else(|e| e.into_inner()) = status;
     }

@@ -19,9 +19,9 @@ pub mod reload;
 pub mod services;
 pub mod source;
 
-pub use agent::{Agent, AgentConfig, AgentHandle, AgentStatus, Change, Clock};
+pub use agent::{Agent, AgentConfig, AgentHandle, AgentStatus, Change, Clock, ReloadStats};
 pub use detectors::{DetectorSet, DetectorState, DetectorStatus, QuarantinePolicy};
 pub use pipeline::{Pipeline, PipelineStats};
-pub use reload::{ReloadConfig, ReloadStats, Reloader};
+pub use reload::{ReloadConfig, Reloader};
 pub use services::EnricherServices;
 pub use source::{EventSource, Polled, ReplaySource, SourceStats};

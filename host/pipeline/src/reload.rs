@@ -11,36 +11,19 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use harrier_plugins::Plugin;
 use notify::{RecursiveMode, Watcher};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::agent::{AgentHandle, Change};
+use crate::agent::{AgentHandle, Change, ReloadStats};
 
 /// Loads one plugin file (compile, instantiate, init, self-test).
 pub type LoadFn = Box<dyn Fn(&Path) -> Result<Plugin, String> + Send>;
-
-/// Counters of the reloader, for status and metrics.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ReloadStats {
-    /// Versions sent to the agent to serve (new or replacing).
-    pub reloads: u64,
-    /// Versions refused (compile, init, self-test, name clash, unreadable).
-    pub refusals: u64,
-    /// Detectors unloaded because their file went away.
-    pub unloads: u64,
-    /// The last refusal, naming the file and the reason.
-    pub last_refusal: Option<String>,
-    /// Milliseconds from the file settling to the new version being queued,
-    /// for the last reload.
-    pub last_load_ms: Option<u64>,
-}
 
 /// How the watcher debounces.
 #[derive(Debug, Clone)]
@@ -61,7 +44,7 @@ impl Default for ReloadConfig {
 pub struct Reloader {
     stop: Arc<AtomicBool>,
     rescan: std::sync::mpsc::Sender<()>,
-    stats: Arc<Mutex<ReloadStats>>,
+    agent: AgentHandle,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -91,7 +74,6 @@ impl Reloader {
         }
         let (rescan_tx, rescan_rx) = channel();
         let stop = Arc::new(AtomicBool::new(false));
-        let stats = Arc::new(Mutex::new(ReloadStats::default()));
         let mut state = State {
             dirs,
             loaded: known
@@ -101,8 +83,7 @@ impl Reloader {
             refused: HashMap::new(),
             dirty: HashMap::new(),
             load,
-            agent,
-            stats: stats.clone(),
+            agent: agent.clone(),
             debounce: config.debounce,
         };
         let stop_flag = stop.clone();
@@ -116,7 +97,7 @@ impl Reloader {
         Ok(Reloader {
             stop,
             rescan: rescan_tx,
-            stats,
+            agent,
             thread: Some(thread),
         })
     }
@@ -133,7 +114,7 @@ impl Reloader {
 
     /// Current counters.
     pub fn stats(&self) -> ReloadStats {
-        self.stats.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.agent.status().reload
     }
 }
 
@@ -166,7 +147,6 @@ struct State {
     dirty: HashMap<PathBuf, Dirty>,
     load: LoadFn,
     agent: AgentHandle,
-    stats: Arc<Mutex<ReloadStats>>,
     debounce: Duration,
 }
 
@@ -297,9 +277,7 @@ impl State {
         self.agent.change(Change::Upsert(Box::new(plugin)));
         self.loaded
             .insert(path.to_path_buf(), Loaded { name, sha256 });
-        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
-        stats.reloads += 1;
-        stats.last_load_ms = Some(started.elapsed().as_millis() as u64);
+        self.agent.record_reload(started.elapsed());
     }
 
     fn unload_file(&mut self, path: &Path) {
@@ -307,15 +285,13 @@ impl State {
         if let Some(old) = self.loaded.remove(path) {
             tracing::info!(file = %path.display(), detector = %old.name, "plugin file removed; unloading");
             self.agent.change(Change::Remove(old.name));
-            self.stats.lock().unwrap_or_else(|e| e.into_inner()).unloads += 1;
+            self.agent.record_unload();
         }
     }
 
     fn refuse(&mut self, path: &Path, reason: String) {
         let message = format!("plugin {}: refused: {reason}", path.display());
         tracing::error!("{message}; the previous version (if any) keeps serving");
-        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
-        stats.refusals += 1;
-        stats.last_refusal = Some(message);
+        self.agent.record_refusal(message);
     }
 }

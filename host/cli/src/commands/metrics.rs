@@ -115,6 +115,31 @@ pub fn render(status: &AgentStatus, sinks: &[SinkStats]) -> String {
         ),
         pipeline.merge.attack_sequences,
     );
+    let reload = &status.reload;
+    scalar(
+        o,
+        (
+            "harrier_reloads_total",
+            "New detector versions swapped in (files and packs).",
+        ),
+        reload.reloads,
+    );
+    scalar(
+        o,
+        (
+            "harrier_reload_refusals_total",
+            "New versions refused (verify, compile, init, self-test).",
+        ),
+        reload.refusals,
+    );
+    scalar(
+        o,
+        (
+            "harrier_reload_unloads_total",
+            "Detectors unloaded because their file or pack went away.",
+        ),
+        reload.unloads,
+    );
     let suppressed: Vec<(&String, &u64)> = pipeline.merge.suppressed.iter().collect();
     family(
         o,
