@@ -48,9 +48,15 @@ fn load(component: &str) -> Plugin {
         },
         severity_override: None,
     };
-    engine
+    let started = std::time::Instant::now();
+    let plugin = engine
         .load(spec, Arc::new(NoHostServices))
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "{component}: loaded in {:?} (compiled cache: target/guest-cache)",
+        started.elapsed()
+    );
+    plugin
 }
 
 fn run(plugin: &mut Plugin, events: &[Event]) -> Vec<harrier_events::Finding> {
