@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use harrier_enrich::EnrichConfig;
-use harrier_findings::MergeConfig;
+use harrier_findings::{MergeConfig, SinkSettings};
 use harrier_packs::PacksConfig;
 use harrier_pipeline::QuarantinePolicy;
 use harrier_pipeline::agent::AgentConfig;
@@ -89,6 +89,8 @@ pub struct OutputSection {
     pub sinks: Vec<String>,
     /// `native`, `ocsf` or `falco` ("native").
     pub format: String,
+    /// `[output.settings]`: queues, file rotation, webhook retries.
+    pub settings: SinkSettings,
 }
 
 impl Default for OutputSection {
@@ -96,6 +98,7 @@ impl Default for OutputSection {
         Self {
             sinks: vec!["stdout".into()],
             format: "native".into(),
+            settings: SinkSettings::default(),
         }
     }
 }

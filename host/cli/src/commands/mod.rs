@@ -79,7 +79,10 @@ fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<
         .output
         .sinks
         .iter()
-        .map(|s| SinkSpec::from_str(s).with_context(|| format!("output `{s}`")))
+        .map(|s| {
+            SinkSpec::parse_with(s, &config.output.settings)
+                .with_context(|| format!("output `{s}`"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let sinks = Arc::new(Sinks::start(&specs, format).context("starting outputs")?);
     let merger = Merger::new(config.findings.clone()).context("[findings] configuration")?;
