@@ -2,6 +2,7 @@
 //! Every figure that depends on the machine is also given as a ratio to a
 //! baseline measured in the same run, because these machines are noisy.
 
+mod drops;
 mod overhead;
 mod pipeline;
 mod stream;
@@ -21,6 +22,9 @@ pub enum BenchCommand {
     /// the sensor's hooks attached but every kind off (the floor), and with
     /// the live agent; plus agent memory. Needs root.
     Overhead(overhead::OverheadArgs),
+    /// Ramp the event rate until the sensor drops; check that generated =
+    /// received + counted drops at every step. Needs root.
+    Drops(drops::DropsArgs),
 }
 
 /// Run a benchmark.
@@ -28,6 +32,7 @@ pub fn bench(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Pipeline(args) => pipeline::run(args),
         BenchCommand::Overhead(args) => overhead::run(args),
+        BenchCommand::Drops(args) => drops::run(args),
     }
 }
 

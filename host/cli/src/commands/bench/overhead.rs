@@ -48,6 +48,9 @@ pub struct WorkerArgs {
     /// Directory tree for `archive`.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Seconds to run, for `open-rate` (where `n` is opens per second).
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
 }
 
 /// The workloads and their sizes at scale 1.
@@ -61,6 +64,16 @@ const WORKLOADS: &[(&str, u64)] = &[
 /// Run one workload in this process and print the seconds it took.
 pub fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    if args.workload == "open-rate" {
+        // Starts when the parent says so (a line on stdin), so every open
+        // happens after the parent knows this pid. Prints opens done.
+        std::io::stdin().read_line(&mut String::new())?;
+        println!(
+            "{}",
+            open_at_rate(args.n, Duration::from_secs(args.seconds))?
+        );
+        return Ok(());
+    }
     match args.workload.as_str() {
         "open-close" => {
             for _ in 0..args.n {
@@ -103,6 +116,22 @@ pub fn worker(args: WorkerArgs) -> anyhow::Result<()> {
     }
     println!("{}", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Open and close a file `rate` times a second for `duration`, in 1 ms
+/// slices; the number of opens done.
+fn open_at_rate(rate: u64, duration: Duration) -> anyhow::Result<u64> {
+    let started = Instant::now();
+    let mut done = 0u64;
+    while started.elapsed() < duration {
+        let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
+        while done < due {
+            drop(std::fs::File::open("/etc/hostname")?);
+            done += 1;
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    Ok(done)
 }
 
 /// A tree of small files for the everyday (archive) workload.
