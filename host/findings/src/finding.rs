@@ -2,8 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::input::AncestorSummary;
-
 /// Version of the native finding schema, written in every finding's
 /// `schema_version`. Bumped on any incompatible change; the matching schema
 /// file is `schema/finding-v<major>.schema.json`.
@@ -144,39 +142,12 @@ pub(crate) fn clamp_severity(score: f32) -> f32 {
     }
 }
 
-/// The process section of a unified finding.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct ProcessSection {
-    /// Thread-group id.
-    pub pid: u32,
-    /// Parent's pid.
-    pub ppid: u32,
-    /// Executable path ("" if unknown).
-    pub exe: String,
-    /// Command line ("" if unknown).
-    pub cmdline: String,
-    /// Real user id.
-    pub uid: u32,
-    /// Effective user id.
-    pub euid: u32,
-    /// User name of `uid`, or null when unresolved.
-    pub user: Option<String>,
-    /// SHA-256 of the executable (lower-case hex), or null until hashed.
-    pub exe_sha256: Option<String>,
-    /// Working directory ("" if unknown).
-    pub cwd: String,
-    /// Ancestors, nearest first.
-    pub ancestry: Vec<AncestorSummary>,
-}
+/// The process section of a unified finding: the process context the
+/// pipeline supplied with its first raw finding.
+pub type ProcessSection = crate::input::ProcessContext;
 
 /// The container section of a unified finding.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct ContainerSection {
-    /// Container id.
-    pub id: String,
-    /// Kubernetes pod uid, or null outside a pod.
-    pub pod_uid: Option<String>,
-}
+pub type ContainerSection = crate::input::ContainerContext;
 
 /// One piece of evidence (a detector's key/value pair).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

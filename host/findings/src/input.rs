@@ -60,8 +60,8 @@ pub struct ProcessContext {
     pub uid: u32,
     /// Effective user id.
     pub euid: u32,
-    /// User name of `uid`, when the host could resolve it.
-    pub user_name: Option<String>,
+    /// User name of `uid`, when the host could resolve it (null otherwise).
+    pub user: Option<String>,
     /// SHA-256 of the executable, lower-case hex, once the host hashed it.
     pub exe_sha256: Option<String>,
     /// Working directory ("" if unknown).
@@ -116,7 +116,7 @@ impl ProcessContext {
             cmdline: info.cmdline.clone(),
             uid: info.uid,
             euid: info.euid,
-            user_name: info.user_name.clone(),
+            user: info.user_name.clone(),
             exe_sha256: info.exe_sha256.clone(),
             cwd: info.cwd.clone(),
             ancestry: ancestry
@@ -195,7 +195,7 @@ mod tests {
         let process = ProcessContext::from_info(&me, &parents);
         assert_eq!(process.pid, 10);
         assert_eq!(process.cmdline, "/bin/sh -x");
-        assert_eq!(process.user_name.as_deref(), Some("root"));
+        assert_eq!(process.user.as_deref(), Some("root"));
         assert_eq!(process.ancestry[0].exe, "/usr/sbin/sshd");
         let container = ContainerContext::from_info(&me).unwrap();
         assert_eq!(

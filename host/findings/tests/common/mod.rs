@@ -36,7 +36,7 @@ pub fn input(finding_type: &str, exe: &str, secs: u64, seq: u64) -> FindingInput
             cmdline: format!("{exe} --flag"),
             uid: 1000,
             euid: 1000,
-            user_name: Some("alice".to_string()),
+            user: Some("alice".to_string()),
             exe_sha256: Some("ab".repeat(32)),
             cwd: "/home/alice".to_string(),
             ancestry: vec![
