@@ -39,38 +39,7 @@ macro_rules! kinds {
     };
 }
 
-kinds! {
-    Exec => "exec",
-    Exit => "exit",
-    Fork => "fork",
-    NamespaceChange => "namespace-change",
-    CredentialChange => "credential-change",
-    FileOpen => "file-open",
-    FileWrite => "file-write",
-    FileRename => "file-rename",
-    FileUnlink => "file-unlink",
-    FileChmod => "file-chmod",
-    FileChown => "file-chown",
-    FileLink => "file-link",
-    FileTruncate => "file-truncate",
-    MemfdCreate => "memfd-create",
-    MmapExec => "mmap-exec",
-    Ptrace => "ptrace",
-    ProcessVmWrite => "process-vm-write",
-    Userfaultfd => "userfaultfd",
-    ModuleLoad => "module-load",
-    ModuleUnload => "module-unload",
-    BpfCall => "bpf-call",
-    Mount => "mount",
-    Umount => "umount",
-    SocketCreate => "socket-create",
-    NetConnect => "net-connect",
-    NetAccept => "net-accept",
-    NetBind => "net-bind",
-    NetListen => "net-listen",
-    DnsQuery => "dns-query",
-    FdRedirect => "fd-redirect",
-}
+include!("../../../wit/event-kinds.rs");
 
 /// An event kind name that is not in the WIT contract.
 #[derive(Debug, thiserror::Error)]
