@@ -306,6 +306,13 @@ fn real_behaviours_raise_their_findings() {
         ),
     ));
 
+    // A library written a moment ago, then loaded.
+    let lib = dir.join("libfresh.so");
+    std::fs::copy("/usr/lib/x86_64-linux-gnu/libz.so.1", &lib).unwrap();
+    expected.push((
+        "Execution:Runtime/NewLibraryLoaded",
+        python(&format!("import ctypes; ctypes.CDLL('{}')", lib.display())),
+    ));
     // A raw packet socket.
     expected.push((
         "CredentialAccess:Runtime/PacketSocketCreated",
