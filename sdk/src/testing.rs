@@ -216,6 +216,35 @@ pub fn self_test<D: Detector>(
     Ok(())
 }
 
+/// The tests every detector crate shares, and the path of the shared
+/// fixtures: defines `FIXTURES` (`plugins/fixtures/`, with a trailing `/`)
+/// and the tests `default_config_is_accepted` (the crate's
+/// `default-config.json`, which the host hands to `init`, is valid) and
+/// `self_test_passes`. Use it inside the crate's `#[cfg(test)]` module.
+#[macro_export]
+macro_rules! detector_tests {
+    ($detector:ty) => {
+        const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/");
+
+        #[test]
+        fn default_config_is_accepted() {
+            let default = std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/default-config.json"
+            ))
+            .expect("the crate has a default-config.json");
+            if let Err(e) = <$detector as $crate::Detector>::new(&default) {
+                panic!("default-config.json is refused: {e}");
+            }
+        }
+
+        #[test]
+        fn self_test_passes() {
+            <$detector as $crate::Detector>::self_test().unwrap();
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,33 +305,4 @@ mod tests {
         assert_eq!(host.ancestry(3, 1).len(), 1);
         assert_eq!(host.recent_writes["/tmp/x"].writer_exe, "/bin/bash");
     }
-}
-
-/// The tests every detector crate shares, and the path of the shared
-/// fixtures: defines `FIXTURES` (`plugins/fixtures/`, with a trailing `/`)
-/// and the tests `default_config_is_accepted` (the crate's
-/// `default-config.json`, which the host hands to `init`, is valid) and
-/// `self_test_passes`. Use it inside the crate's `#[cfg(test)]` module.
-#[macro_export]
-macro_rules! detector_tests {
-    ($detector:ty) => {
-        const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/");
-
-        #[test]
-        fn default_config_is_accepted() {
-            let default = std::fs::read_to_string(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/default-config.json"
-            ))
-            .expect("the crate has a default-config.json");
-            if let Err(e) = <$detector as $crate::Detector>::new(&default) {
-                panic!("default-config.json is refused: {e}");
-            }
-        }
-
-        #[test]
-        fn self_test_passes() {
-            <$detector as $crate::Detector>::self_test().unwrap();
-        }
-    };
 }
