@@ -3,7 +3,7 @@
 //! detectors then report findings; a tampered installed pack is refused by
 //! name while the built-in detectors keep serving.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use harrier_tests::{harrier_bin, repo_root};
@@ -34,16 +34,19 @@ fn s(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// The default pack exported into `dir/pack`, a key pair in `dir/keys`
+/// (`vendor.key`, `vendor.pub`), and the path of an install store.
+fn exported_pack(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (pack, keys, store) = (dir.join("pack"), dir.join("keys"), dir.join("store"));
+    ok(&["export-default-pack", s(&pack)]);
+    ok(&["pack", "keygen", "--out", s(&keys), "--name", "vendor"]);
+    (pack, keys, store)
+}
+
 #[test]
 fn signed_pack_round_trip_then_tamper() {
     let tmp = tempfile::tempdir().unwrap();
-    let (pack, keys, store) = (
-        tmp.path().join("pack"),
-        tmp.path().join("keys"),
-        tmp.path().join("store"),
-    );
-    ok(&["export-default-pack", s(&pack)]);
-    ok(&["pack", "keygen", "--out", s(&keys), "--name", "vendor"]);
+    let (pack, keys, store) = exported_pack(tmp.path());
     ok(&[
         "pack",
         "sign",
@@ -137,13 +140,7 @@ fn signed_pack_round_trip_then_tamper() {
 #[test]
 fn unsigned_pack_needs_explicit_permission() {
     let tmp = tempfile::tempdir().unwrap();
-    let (pack, keys, store) = (
-        tmp.path().join("pack"),
-        tmp.path().join("keys"),
-        tmp.path().join("store"),
-    );
-    ok(&["export-default-pack", s(&pack)]);
-    ok(&["pack", "keygen", "--out", s(&keys), "--name", "vendor"]);
+    let (pack, keys, store) = exported_pack(tmp.path());
     let refused = harrier(&[
         "pack",
         "install",
@@ -199,14 +196,8 @@ fn installed_pack_hot_swaps_into_a_running_agent() {
     use std::io::{BufRead, BufReader};
     use std::time::{Duration, Instant};
     let tmp = tempfile::tempdir().unwrap();
-    let (pack, keys, store) = (
-        tmp.path().join("pack"),
-        tmp.path().join("keys"),
-        tmp.path().join("store"),
-    );
+    let (pack, keys, store) = exported_pack(tmp.path());
     let socket = tmp.path().join("admin.sock");
-    ok(&["export-default-pack", s(&pack)]);
-    ok(&["pack", "keygen", "--out", s(&keys), "--name", "vendor"]);
     ok(&[
         "pack",
         "sign",
