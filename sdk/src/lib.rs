@@ -34,6 +34,7 @@ pub mod finding;
 pub mod host;
 pub mod kind;
 pub mod matching;
+pub mod open_interest;
 #[doc(hidden)]
 pub mod runtime;
 pub mod state;
@@ -74,6 +75,15 @@ pub trait Detector: Sized + 'static {
         for event in events {
             self.on_event(event, out);
         }
+    }
+
+    /// Path prefixes of the read-only `file-open` events wanted, after
+    /// configuration; `None` (the default) wants every open. Opens that
+    /// write, create or truncate arrive whatever this says. Detectors that
+    /// subscribe to `file-open` should name what they read: the host and the
+    /// kernel then skip the rest, which is most of a node's opens.
+    fn read_path_prefixes(&self) -> Option<Vec<String>> {
+        None
     }
 
     /// Periodic call with the current time; for windowed or pending logic.
@@ -120,6 +130,9 @@ macro_rules! export_detector {
             }
             fn on_events(events: ::std::vec::Vec<$crate::Event>) -> ::std::vec::Vec<$crate::Finding> {
                 $crate::runtime::on_events::<$ty>(&__HARRIER_DETECTOR, &events)
+            }
+            fn read_path_prefixes() -> ::core::option::Option<::std::vec::Vec<::std::string::String>> {
+                $crate::runtime::read_path_prefixes::<$ty>(&__HARRIER_DETECTOR)
             }
             fn tick(now_ns: u64) -> ::std::vec::Vec<$crate::Finding> {
                 $crate::runtime::tick::<$ty>(&__HARRIER_DETECTOR, now_ns)

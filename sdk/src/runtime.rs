@@ -63,6 +63,11 @@ pub fn tick<D: Detector>(slot: &'static Slot<D>, now_ns: u64) -> Vec<Finding> {
     })
 }
 
+/// `read-path-prefixes`: the read-only opens wanted (`None`: all of them).
+pub fn read_path_prefixes<D: Detector>(slot: &'static Slot<D>) -> Option<Vec<String>> {
+    with_detector(slot, None, |d| d.read_path_prefixes())
+}
+
 /// `snapshot`: serialize state.
 pub fn snapshot<D: Detector>(slot: &'static Slot<D>) -> Vec<u8> {
     with_detector(slot, Vec::new(), |d| d.snapshot())

@@ -10,7 +10,8 @@
 use std::path::Path;
 
 use crate::fake::{self, FakeHost};
-use crate::{Detector, Event, Finding, ProcessInfo, finding::Severity, kind};
+use crate::open_interest::wants_open;
+use crate::{Detector, Event, EventDetail, Finding, ProcessInfo, finding::Severity, kind};
 
 /// Parse a capture from text; errors name the 1-based line.
 pub fn parse_fixture(text: &str) -> Result<Vec<Event>, String> {
@@ -96,16 +97,30 @@ impl<D: Detector> Harness<D> {
     }
 
     /// Feed a batch (the fake host learns from it first, as the host's
-    /// enrichment runs before detectors) and return the findings.
+    /// enrichment runs before detectors) and return the findings. Like the
+    /// host, it holds back the file opens the detector's
+    /// [`Detector::read_path_prefixes`] does not want.
     pub fn run(&mut self, events: &[Event]) -> Vec<Finding> {
         if self.observe {
             for e in events {
                 self.host.observe(e);
             }
         }
+        let wanted = self.detector.read_path_prefixes().map(|prefixes| {
+            events
+                .iter()
+                .filter(|e| match &e.detail {
+                    EventDetail::FileOpen(open) => {
+                        wants_open(Some(&prefixes), &open.path, open.flags)
+                    }
+                    _ => true,
+                })
+                .cloned()
+                .collect::<Vec<_>>()
+        });
         self.hosted(|d| {
             let mut out = Vec::new();
-            d.on_events(events, &mut out);
+            d.on_events(wanted.as_deref().unwrap_or(events), &mut out);
             out
         })
     }

@@ -128,7 +128,10 @@ impl harrier_pipeline::EventSource for GeneratedSource {
         Ok(harrier_pipeline::Polled::Events(n as usize))
     }
 
-    fn set_enabled(&mut self, _kinds: &[harrier_events::EventKind]) -> anyhow::Result<()> {
+    fn set_interest(
+        &mut self,
+        _interest: &harrier_pipeline::source::Interest,
+    ) -> anyhow::Result<()> {
         Ok(())
     }
 

@@ -2,9 +2,17 @@
 
 use std::time::Duration;
 
-use harrier_events::{Event, EventKind};
-use harrier_pipeline::source::{EventSource, Polled, SourceStats};
+use harrier_events::Event;
+use harrier_pipeline::source::{EventSource, Interest, Polled, SourceStats};
 use harrier_sensor::LiveSensor;
+
+/// Switch on in the kernel what the detectors want: their event kinds and
+/// the read-only opens they read.
+pub fn apply_interest(sensor: &mut LiveSensor, interest: &Interest) -> anyhow::Result<()> {
+    sensor.set_enabled(&interest.kinds)?;
+    sensor.set_open_prefixes(interest.read_prefixes.as_deref())?;
+    Ok(())
+}
 
 /// [`LiveSensor`] behind the pipeline's [`EventSource`] trait.
 pub struct LiveSource(pub LiveSensor);
@@ -19,8 +27,8 @@ impl EventSource for LiveSource {
         Ok(Polled::Events(self.0.poll(out, max, timeout)?))
     }
 
-    fn set_enabled(&mut self, kinds: &[EventKind]) -> anyhow::Result<()> {
-        Ok(self.0.set_enabled(kinds)?)
+    fn set_interest(&mut self, interest: &Interest) -> anyhow::Result<()> {
+        apply_interest(&mut self.0, interest)
     }
 
     fn stats(&self) -> SourceStats {

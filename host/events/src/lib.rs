@@ -8,6 +8,7 @@
 mod bindings;
 pub mod capture;
 mod kind;
+pub mod open_interest;
 
 pub use bindings::harrier::detector::types::{
     BpfEvent, CredentialEvent, DnsEvent, Event, EventDetail, EventKind, Evidence, ExecEvent,

@@ -194,7 +194,7 @@ impl Agent {
     /// the source still holds, close every finding and return the pipeline.
     pub fn run(mut self) -> anyhow::Result<Pipeline> {
         self.source
-            .set_enabled(&self.pipeline.detectors().wanted_kinds())?;
+            .set_interest(&self.pipeline.detectors().interest())?;
         let mut batch = Vec::with_capacity(self.config.batch_size);
         let mut last_tick_wall = Instant::now();
         let mut last_tick_event_ns = 0u64;
@@ -256,7 +256,7 @@ impl Agent {
         }
         if changed {
             self.source
-                .set_enabled(&self.pipeline.detectors().wanted_kinds())?;
+                .set_interest(&self.pipeline.detectors().interest())?;
             self.publish();
         }
         Ok(())

@@ -9,6 +9,8 @@ use harrier_findings::DetectorRef;
 use harrier_plugins::{Plugin, PluginError, PluginSource, PluginStats, Subscriptions};
 use serde::{Deserialize, Serialize};
 
+use crate::source::Interest;
+
 /// When a misbehaving detector is taken out of service, and for how long.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -150,9 +152,26 @@ impl DetectorSet {
         })
     }
 
-    /// The kinds some detector wants, for the sensor's enable map.
-    pub fn wanted_kinds(&self) -> Vec<EventKind> {
-        self.subscriptions().kinds()
+    /// What the detectors want, for the sensor's in-kernel filters.
+    pub fn interest(&self) -> Interest {
+        Interest {
+            kinds: self.subscriptions().kinds(),
+            read_prefixes: self.read_prefixes(),
+        }
+    }
+
+    /// The read-only file opens some detector wants: `None` (every open)
+    /// as soon as one detector subscribed to file opens names no prefixes.
+    fn read_prefixes(&self) -> Option<Vec<String>> {
+        let mut all = Vec::new();
+        for slot in &self.slots {
+            if slot.plugin.subscriptions().contains(EventKind::FileOpen) {
+                all.extend_from_slice(slot.plugin.read_prefixes()?);
+            }
+        }
+        all.sort_unstable();
+        all.dedup();
+        Some(all)
     }
 
     /// Status of every detector.
@@ -188,11 +207,7 @@ impl DetectorSet {
         let now = Instant::now();
         let policy = &self.policy;
         let run = |slot: &mut Slot| {
-            let subs = slot.plugin.subscriptions();
-            let routed: Vec<&Event> = events
-                .iter()
-                .filter(|e| subs.contains(e.detail.kind()))
-                .collect();
+            let routed: Vec<&Event> = events.iter().filter(|e| slot.plugin.wants(e)).collect();
             if routed.is_empty() {
                 return Vec::new();
             }

@@ -37,12 +37,22 @@ pub trait EventSource: Send {
         timeout: Duration,
     ) -> anyhow::Result<Polled>;
 
-    /// Deliver only these kinds from now on (the union of what detectors
-    /// subscribe to). Sources that cannot filter ignore this.
-    fn set_enabled(&mut self, kinds: &[EventKind]) -> anyhow::Result<()>;
+    /// Deliver only what the detectors want from now on. Sources that
+    /// cannot filter ignore some of it: the detector set routes exactly.
+    fn set_interest(&mut self, interest: &Interest) -> anyhow::Result<()>;
 
     /// Counters of delivered and lost events.
     fn stats(&self) -> SourceStats;
+}
+
+/// What the loaded detectors want from a source, all of them together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interest {
+    /// The kinds some detector subscribes to.
+    pub kinds: Vec<EventKind>,
+    /// Path prefixes of the read-only file opens some detector wants
+    /// (`None`: every open); see the WIT's `read-path-prefixes`.
+    pub read_prefixes: Option<Vec<String>>,
 }
 
 /// Replays a capture file written by `harrier record`.
@@ -91,9 +101,9 @@ impl<R: BufRead + Send> EventSource for ReplaySource<R> {
         Ok(Polled::Events(added))
     }
 
-    fn set_enabled(&mut self, kinds: &[EventKind]) -> anyhow::Result<()> {
+    fn set_interest(&mut self, interest: &Interest) -> anyhow::Result<()> {
         let mut on = vec![false; EventKind::ALL.len()];
-        for kind in kinds {
+        for kind in &interest.kinds {
             on[kind.index()] = true;
         }
         self.enabled = Some(on);

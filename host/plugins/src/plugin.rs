@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use harrier_events::{Detector, DetectorPre, Event, EventKind, Finding, Metadata};
+use harrier_events::open_interest::wants_open;
+use harrier_events::{Detector, DetectorPre, Event, EventDetail, EventKind, Finding, Metadata};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use wasmtime::Store;
@@ -132,6 +133,7 @@ pub struct Plugin {
     sha256: String,
     metadata: Metadata,
     subscriptions: Subscriptions,
+    read_prefixes: Option<Vec<String>>,
     limits: PluginLimits,
     severity_override: Option<f32>,
     deadline_ticks: u64,
@@ -188,6 +190,17 @@ impl Plugin {
                 error,
             })
         })?;
+        let read_prefixes = guarded(&mut live, deadline_ticks, &spec.limits, |s, b| {
+            b.call_read_path_prefixes(s)
+        })
+        .map_err(|error| {
+            fail(LoadFailure::Startup {
+                stage: "read-path-prefixes",
+                error,
+            })
+        })?;
+        validate_read_prefixes(&metadata.name, read_prefixes.as_deref())
+            .map_err(|m| fail(LoadFailure::BadMetadata(m)))?;
         guarded(&mut live, deadline_ticks, &spec.limits, |s, b| {
             b.call_self_test(s)
         })
@@ -206,6 +219,7 @@ impl Plugin {
             source: spec.source,
             metadata,
             subscriptions,
+            read_prefixes,
             limits: spec.limits,
             severity_override: spec.severity_override,
             deadline_ticks,
@@ -235,6 +249,25 @@ impl Plugin {
     /// The event kinds it wants.
     pub fn subscriptions(&self) -> Subscriptions {
         self.subscriptions
+    }
+
+    /// Path prefixes of the read-only file opens it wants (`None`: all),
+    /// as it answered after `init`.
+    pub fn read_prefixes(&self) -> Option<&[String]> {
+        self.read_prefixes.as_deref()
+    }
+
+    /// Whether it wants this event (a subscribed kind and, for a file open,
+    /// a path it reads or a writing open).
+    #[inline]
+    pub fn wants(&self, event: &Event) -> bool {
+        match &event.detail {
+            EventDetail::FileOpen(open) => {
+                self.subscriptions.contains(EventKind::FileOpen)
+                    && wants_open(self.read_prefixes(), &open.path, open.flags)
+            }
+            detail => self.subscriptions.contains(detail.kind()),
+        }
     }
 
     /// SHA-256 of its component bytes, lower-case hex.
@@ -437,6 +470,27 @@ fn classify(error: &wasmtime::Error, limits: &PluginLimits) -> PluginError {
         };
     }
     PluginError::Trap(text)
+}
+
+/// Most prefixes one detector may name (the kernel holds the union of all).
+const MAX_READ_PREFIXES: usize = 256;
+
+fn validate_read_prefixes(name: &str, prefixes: Option<&[String]>) -> Result<(), String> {
+    let Some(prefixes) = prefixes else {
+        return Ok(());
+    };
+    if prefixes.len() > MAX_READ_PREFIXES {
+        return Err(format!(
+            "detector `{name}` names {} read-path prefixes, at most {MAX_READ_PREFIXES} are allowed",
+            prefixes.len()
+        ));
+    }
+    match prefixes.iter().find(|p| !p.starts_with('/')) {
+        Some(bad) => Err(format!(
+            "detector `{name}` names read-path prefix `{bad}`, expected an absolute path"
+        )),
+        None => Ok(()),
+    }
 }
 
 fn validate_metadata(m: &Metadata) -> Result<(), String> {

@@ -12,6 +12,7 @@ pub mod decode;
 pub mod families;
 mod live;
 pub mod offsets;
+mod open_prefixes;
 mod stats;
 pub mod system;
 

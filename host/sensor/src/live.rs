@@ -13,7 +13,7 @@ use harrier_sensor_common::{MAX_KINDS, SyscallSpec};
 
 use crate::{
     OBJECT, SensorConfig, SensorError, SensorFeatures, SensorStats, decode::Decoder, families,
-    offsets, stats::HookProbe, system,
+    offsets, open_prefixes::OpenPrefixes, stats::HookProbe, system,
 };
 
 /// Raw tracepoints the sensor attaches, with the program attached to each.
@@ -31,6 +31,7 @@ pub struct LiveSensor {
     _ebpf: Ebpf,
     ring: RingBuf<MapData>,
     enabled: Array<MapData, u32>,
+    open_prefixes: OpenPrefixes,
     excluded: HashMap<MapData, u32, u8>,
     drops: PerCpuArray<MapData, u64>,
     decoder: Decoder,
@@ -103,6 +104,7 @@ impl LiveSensor {
 
         let ring: RingBuf<MapData> = take_map(&mut ebpf, "EVENTS")?;
         let enabled = take_map(&mut ebpf, "ENABLED")?;
+        let open_prefixes = OpenPrefixes::new(take_map(&mut ebpf, "OPEN_PREFIXES")?)?;
         let drops = take_map(&mut ebpf, "DROPS")?;
         let mut decoder = Decoder::new(system::boot_to_epoch_ns());
         decoder.set_enabled(&[]);
@@ -127,6 +129,7 @@ impl LiveSensor {
             _ebpf: ebpf,
             ring,
             enabled,
+            open_prefixes,
             excluded,
             drops,
             decoder,
@@ -146,6 +149,13 @@ impl LiveSensor {
         }
         self.decoder.set_enabled(kinds);
         Ok(())
+    }
+
+    /// Deliver read-only file opens of absolute paths only under these
+    /// prefixes (`None`, the default: every open). Opens that write, create
+    /// or truncate, and opens of relative paths, are always delivered.
+    pub fn set_open_prefixes(&mut self, prefixes: Option<&[String]>) -> Result<(), SensorError> {
+        self.open_prefixes.set(prefixes)
     }
 
     /// Drop every future event of process `pid` in the kernel (e.g. a helper the agent spawned).
@@ -265,7 +275,7 @@ fn take_map<T: TryFrom<aya::maps::Map, Error = aya::maps::MapError>>(
     T::try_from(map).map_err(|e| map_error(name, e))
 }
 
-fn map_error(map: &str, e: impl std::fmt::Display) -> SensorError {
+pub(crate) fn map_error(map: &str, e: impl std::fmt::Display) -> SensorError {
     SensorError::Map {
         map: map.to_string(),
         reason: e.to_string(),

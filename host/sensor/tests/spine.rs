@@ -7,7 +7,7 @@ use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 
-use harrier_events::{EventDetail, EventKind, SocketAddress};
+use harrier_events::{Event, EventDetail, EventKind, SocketAddress};
 
 use common::{me, sensor};
 
@@ -401,4 +401,62 @@ fn bursts_arrive_complete_and_excluded_pids_are_silent() {
         e.process.pid == me() && matches!(&e.detail, EventDetail::FileOpen(o) if o.path == marker)
     });
     assert_eq!(leaked, 0);
+}
+
+#[test]
+fn read_only_opens_outside_the_wanted_prefixes_stay_in_the_kernel() {
+    use std::os::fd::AsRawFd;
+    let Some(mut s) = sensor("open_prefixes_filter", &[EventKind::FileOpen]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let wanted = dir.path().join("wanted");
+    let other = dir.path().join("other");
+    std::fs::write(&wanted, b"w").unwrap();
+    std::fs::write(&other, b"o").unwrap();
+    let wanted_prefix = format!("{}/want", dir.path().display());
+    s.sensor
+        .set_open_prefixes(Some(&[wanted_prefix]))
+        .expect("prefixes set");
+    let opened = |path: &std::path::Path| {
+        let path = path.to_string_lossy().into_owned();
+        move |e: &Event| matches!(&e.detail, EventDetail::FileOpen(o) if o.path == path)
+    };
+
+    drop(std::fs::File::open(&other).unwrap());
+    drop(std::fs::File::open(&wanted).unwrap());
+    s.wait_for("wanted read-only open", opened(&wanted));
+    // Writing opens pass whatever the prefixes say.
+    drop(
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&other)
+            .unwrap(),
+    );
+    let write = s.wait_for("writing open", opened(&other));
+    let EventDetail::FileOpen(open) = &write.detail else {
+        unreachable!()
+    };
+    assert_ne!(open.flags & libc::O_WRONLY as u32, 0, "{open:?}");
+    // The read-only open of `other`, made first, never arrived.
+    let read_other = opened(&other);
+    let read_only = |e: &Event| {
+        read_other(e)
+            && matches!(&e.detail, EventDetail::FileOpen(o) if o.flags & libc::O_ACCMODE as u32 == 0)
+    };
+    assert_eq!(s.drain_matching(read_only), 0);
+
+    // Relative paths are resolved at exit, so they always pass.
+    let base = std::fs::File::open(dir.path()).unwrap();
+    // SAFETY: a valid directory fd and a NUL-terminated path.
+    let fd = unsafe { libc::openat(base.as_raw_fd(), c"other".as_ptr(), libc::O_RDONLY) };
+    assert!(fd >= 0);
+    // SAFETY: fd was just opened by us.
+    unsafe { libc::close(fd) };
+    s.wait_for("relative read-only open", opened(&other));
+
+    // No list: every open again.
+    s.sensor.set_open_prefixes(None).expect("filter off");
+    drop(std::fs::File::open(&other).unwrap());
+    s.wait_for("read-only open with the filter off", opened(&other));
 }

@@ -159,6 +159,11 @@ export function init(config) {
   log('info', `configured (containers_only=${detector.config.containersOnly})`);
 }
 
+// Not subscribed to file opens: nothing to narrow.
+export function readPathPrefixes() {
+  return undefined;
+}
+
 export function onEvents(events) {
   if (!detector) detector = new Discovery('{}');
   return detector.onEvents(events);

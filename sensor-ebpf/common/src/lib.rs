@@ -93,7 +93,19 @@ pub mod filter {
     pub const DNS: u8 = 4;
     /// Keep the arguments for the fork hook; emit nothing at syscall exit.
     pub const STASH_ONLY: u8 = 5;
+    /// An open: when `args[filter_arg]` (the flags) asks neither to write,
+    /// create nor truncate and the path (`str_args[0]`) is absolute, only when
+    /// the path starts with a prefix in the `OPEN_PREFIXES` map.
+    pub const OPEN_READ: u8 = 6;
 }
+
+/// Bytes of a path the kernel compares with the `OPEN_PREFIXES` map; longer
+/// prefixes are cut to this length there (the host filters exactly).
+pub const OPEN_PREFIX_MAX: usize = 64;
+
+/// `O_WRONLY | O_RDWR | O_CREAT | O_TRUNC`: an open with any of these is
+/// never filtered out, so the host always learns of written files.
+pub const OPEN_WRITE_FLAGS: u64 = 0o1 | 0o2 | 0o100 | 0o1000;
 
 /// How a spec's socket address argument is laid out (`SyscallSpec::addr_mode`).
 pub mod addr_mode {

@@ -9,14 +9,17 @@ use core::ffi::c_void;
 use aya_ebpf::{
     helpers::{
         bpf_get_current_pid_tgid, bpf_probe_read_kernel, bpf_probe_read_user,
+        bpf_probe_read_user_str_bytes,
         generated::{bpf_find_vma, bpf_get_current_task_btf},
     },
     macros::raw_tracepoint,
+    maps::lpm_trie::Key,
     programs::RawTracePointContext,
 };
 use harrier_sensor_common::{
-    BLOB_MAX, MAX_SYSCALLS, NO_ARG, NO_BASE, NO_KIND, PAYLOAD_MAX, REC_HAS_RESULT, SOCKADDR_MAX,
-    STR_MAX, SyscallSpec, addr_mode, fd_mode, filter, tag,
+    BLOB_MAX, MAX_SYSCALLS, NO_ARG, NO_BASE, NO_KIND, OPEN_PREFIX_MAX, OPEN_WRITE_FLAGS,
+    PAYLOAD_MAX, REC_HAS_RESULT, SOCKADDR_MAX, STR_MAX, SyscallSpec, addr_mode, fd_mode, filter,
+    tag,
 };
 
 use crate::{
@@ -24,7 +27,7 @@ use crate::{
         Offsets, current_task, fd_file, fd_info, file_mode, fill_header, is_regular, offsets,
         read_ptr,
     },
-    maps::{SPECS, STASH, Slot, Stash, WRITTEN, emit, enabled, excluded, scratch},
+    maps::{OPEN_PREFIXES, SPECS, STASH, Slot, Stash, WRITTEN, emit, enabled, excluded, scratch},
     writer::Writer,
 };
 
@@ -95,11 +98,31 @@ pub fn sys_enter(ctx: RawTracePointContext) -> u32 {
                 return 0;
             }
         }
+        filter::OPEN_READ => {
+            if arg(&args, spec.filter_arg) & OPEN_WRITE_FLAGS == 0
+                && !wanted_read_path(arg(&args, spec.str_args[0]))
+            {
+                return 0;
+            }
+        }
         _ => {}
     }
     let stash = Stash { nr, args };
     let _ = STASH.insert(bpf_get_current_pid_tgid(), stash, 0);
     0
+}
+
+/// Whether some detector wants a read-only open of the user path at `ptr`:
+/// relative paths always (their directory is known only at exit), absolute
+/// ones when they start with a prefix in [`OPEN_PREFIXES`].
+#[inline(always)]
+fn wanted_read_path(ptr: u64) -> bool {
+    let mut key = Key::new((OPEN_PREFIX_MAX * 8) as u32, [0u8; OPEN_PREFIX_MAX]);
+    if unsafe { bpf_probe_read_user_str_bytes(ptr as *const u8, &mut key.data) }.is_err() {
+        // Unreadable now: let the exit program report what it can.
+        return true;
+    }
+    key.data[0] != b'/' || OPEN_PREFIXES.get(&key).is_some()
 }
 
 /// sys_exit(struct pt_regs *regs, long ret)

@@ -15,7 +15,7 @@ use harrier_sensor::{LiveSensor, SensorConfig};
 use super::{admin, assemble, require_root, shutdown_sinks, signals};
 use crate::cli::RunArgs;
 use crate::config::Config;
-use crate::live::LiveSource;
+use crate::live::{LiveSource, apply_interest};
 use crate::loader;
 
 /// Attach the sensor, load detectors, print findings until stopped.
@@ -41,7 +41,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     })?;
     // Switch on what detectors want before saying ready, so nothing that
     // happens after `ready` is missed.
-    sensor.set_enabled(&assembled.pipeline.detectors().wanted_kinds())?;
+    apply_interest(&mut sensor, &assembled.pipeline.detectors().interest())?;
     let attached = sensor.features().attached.len();
 
     let detectors = assembled.pipeline.detectors().len();

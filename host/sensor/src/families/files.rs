@@ -22,9 +22,11 @@ const OPEN_HOW_LEN: u8 = 16;
 pub static HOOKS: &[Hook] = &[
     Spec::new(EventKind::FileOpen)
         .path(0, 0)
+        .filter(filter::OPEN_READ, 1)
         .hook(libc::SYS_open, "open"),
     Spec::new(EventKind::FileOpen)
         .path_at(0, 1, 0)
+        .filter(filter::OPEN_READ, 2)
         .hook(libc::SYS_openat, "openat"),
     Spec::new(EventKind::FileOpen)
         .path_at(0, 1, 0)

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
-import { Discovery, parseConfig, runSelfTest, init, selfTest, metadata } from '../detector.js';
+import { Discovery, parseConfig, runSelfTest, init, selfTest, metadata, readPathPrefixes } from '../detector.js';
 
 const FIXTURES = new URL('../../../fixtures/', import.meta.url);
 const BIG = new Set(['seq', 'time_ns', 'dev', 'inode', 'mtime_ns', 'result', 'clone_flags', 'flags', 'fd', 'old_fd', 'new_fd']);
@@ -59,6 +59,7 @@ test('configuration is validated and applied', () => {
 
 test('exports: metadata, init and self-test', () => {
   assert.deepEqual(metadata().subscriptions, ['exec']);
+  assert.equal(readPathPrefixes(), undefined);
   init('{}');
   assert.throws(() => init('{"bad": true}'), /unknown field/);
   assert.equal(runSelfTest(), undefined);

@@ -192,6 +192,11 @@ impl Detector for DefenseEvasion {
         })
     }
 
+    /// Injection through `/proc/<pid>/mem` needs a writing open; no read matters.
+    fn read_path_prefixes(&self) -> Option<Vec<String>> {
+        Some(Vec::new())
+    }
+
     fn on_event(&mut self, event: &Event, out: &mut Vec<Finding>) {
         let p = &event.process;
         match &event.detail {

@@ -326,6 +326,19 @@ impl Detector for FileAccess {
         Ok(Self { policy, own })
     }
 
+    /// Only sensitive files matter when read; writes always arrive.
+    fn read_path_prefixes(&self) -> Option<Vec<String>> {
+        let builtin = SENSITIVE_FILES.iter().chain(SENSITIVE_PREFIXES);
+        let configured = self.own.extra_sensitive_files.iter().map(String::as_str);
+        Some(
+            builtin
+                .copied()
+                .chain(configured)
+                .map(str::to_owned)
+                .collect(),
+        )
+    }
+
     fn on_event(&mut self, event: &Event, out: &mut Vec<Finding>) {
         match &event.detail {
             EventDetail::FileOpen(open) => {

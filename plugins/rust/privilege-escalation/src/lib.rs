@@ -330,6 +330,12 @@ impl Detector for PrivilegeEscalation {
         Ok(Self { policy, own })
     }
 
+    /// Reads matter only of runtime sockets; runc and release_agent
+    /// tampering are writes, which always arrive.
+    fn read_path_prefixes(&self) -> Option<Vec<String>> {
+        Some(self.own.runtime_sockets.clone())
+    }
+
     fn on_event(&mut self, event: &Event, out: &mut Vec<Finding>) {
         match &event.detail {
             EventDetail::FileOpen(open) => {

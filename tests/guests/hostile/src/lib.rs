@@ -6,6 +6,8 @@
 //!   number; the default), `loop`, `grow` (allocate until the memory cap),
 //!   `trap` (panic), `flood` (10 000 findings), `quiet` (no findings).
 //! - `init`: `fail` or `loop`; `self_test`: `fail`.
+//! - `read_prefix`: the one path prefix of read-only opens it wants
+//!   (default: every open).
 //!
 //! State (the last sequence number seen) survives snapshot/restore; in
 //! `echo` mode a batch that does not start right after it is reported as
@@ -26,6 +28,7 @@ use harrier::detector::types::{EventKind, Evidence, LogLevel};
 struct Config {
     on_events: String,
     self_test_fails: bool,
+    read_prefix: Option<String>,
 }
 
 thread_local! {
@@ -67,6 +70,7 @@ impl Guest for Hostile {
             *c.borrow_mut() = Config {
                 on_events: setting(&config, "on_events").unwrap_or_else(|| "echo".into()),
                 self_test_fails: setting(&config, "self_test").as_deref() == Some("fail"),
+                read_prefix: setting(&config, "read_prefix"),
             }
         });
         host::log(
@@ -74,6 +78,10 @@ impl Guest for Hostile {
             &format!("hostile initialised with {config}"),
         );
         Ok(())
+    }
+
+    fn read_path_prefixes() -> Option<Vec<String>> {
+        CONFIG.with(|c| c.borrow().read_prefix.clone().map(|p| vec![p]))
     }
 
     fn on_events(events: Vec<Event>) -> Vec<Finding> {

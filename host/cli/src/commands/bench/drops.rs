@@ -21,6 +21,7 @@ use serde_json::json;
 
 use crate::commands::{assemble, require_root, shutdown_sinks};
 use crate::config::Config;
+use crate::live::apply_interest;
 
 /// Options of `harrier bench drops`.
 #[derive(Debug, Args)]
@@ -120,7 +121,7 @@ fn one_rate(config: &Config, rate: u64, seconds: u64) -> anyhow::Result<Step> {
         max_args: config.sensor.max_args,
         exclude_pids: vec![std::process::id()],
     })?;
-    sensor.set_enabled(&pipeline.detectors().wanted_kinds())?;
+    apply_interest(&mut sensor, &pipeline.detectors().interest())?;
 
     let worker_pid = Arc::new(AtomicU32::new(0));
     let done = Arc::new(AtomicBool::new(false));

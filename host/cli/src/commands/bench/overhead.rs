@@ -25,7 +25,7 @@ use serde_json::json;
 use super::{median, rss_bytes};
 use crate::commands::{assemble, require_root, shutdown_sinks};
 use crate::config::Config;
-use crate::live::LiveSource;
+use crate::live::{LiveSource, apply_interest};
 
 /// Options of `harrier bench overhead`.
 #[derive(Debug, Args)]
@@ -205,7 +205,7 @@ pub fn run(args: OverheadArgs) -> anyhow::Result<()> {
     enricher.seed_from_proc()?;
     let assembled = assemble(&config, Arc::new(EnricherServices::live(enricher)))?;
     let mut sensor = LiveSensor::start(&sensor_config(&config))?;
-    sensor.set_enabled(&assembled.pipeline.detectors().wanted_kinds())?;
+    apply_interest(&mut sensor, &assembled.pipeline.detectors().interest())?;
     let (agent, handle) = Agent::new(
         assembled.pipeline,
         Box::new(LiveSource(sensor)),
