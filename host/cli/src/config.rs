@@ -45,7 +45,8 @@ pub struct Config {
 #[derive(Debug, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct SensorSection {
-    /// Ring buffer size in bytes, rounded up to a power of two (16 MiB).
+    /// Ring buffer size in bytes, rounded up to a power of two (4 MiB, about
+    /// 80 ms of 200 000 events/s).
     pub ring_buffer_bytes: u32,
     /// Most exec arguments captured per exec (64).
     pub max_args: u32,

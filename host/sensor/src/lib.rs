@@ -25,7 +25,7 @@ pub static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), 
 /// How the live sensor is set up.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SensorConfig {
-    /// Ring buffer size in bytes, rounded up to a power of two (default 16 MiB).
+    /// Ring buffer size in bytes, rounded up to a power of two (default 4 MiB).
     pub ring_buffer_bytes: u32,
     /// Most exec arguments kept per event (the kernel also bounds argv to 2 KiB).
     pub max_args: u32,
@@ -36,7 +36,7 @@ pub struct SensorConfig {
 impl Default for SensorConfig {
     fn default() -> Self {
         SensorConfig {
-            ring_buffer_bytes: 16 << 20,
+            ring_buffer_bytes: 4 << 20,
             max_args: 64,
             exclude_pids: vec![std::process::id()],
         }

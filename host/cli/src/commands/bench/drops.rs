@@ -122,6 +122,9 @@ fn one_rate(config: &Config, rate: u64, seconds: u64) -> anyhow::Result<Step> {
         exclude_pids: vec![std::process::id()],
     })?;
     apply_interest(&mut sensor, &pipeline.detectors().interest())?;
+    // The worker's opens must reach the agent: this measures the path from
+    // kernel to findings, not the in-kernel filter.
+    sensor.set_open_prefixes(None)?;
 
     let worker_pid = Arc::new(AtomicU32::new(0));
     let done = Arc::new(AtomicBool::new(false));

@@ -3,6 +3,7 @@
 //! baseline measured in the same run, because these machines are noisy.
 
 mod drops;
+mod memory;
 mod overhead;
 mod pipeline;
 mod stream;
@@ -44,11 +45,5 @@ fn median(mut samples: Vec<f64>) -> f64 {
 
 /// Resident set size of this process, in bytes.
 fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map(|kb| kb * 1024)
-        .unwrap_or(0)
+    memory::Resident::of("self").total
 }

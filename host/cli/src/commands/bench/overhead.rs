@@ -22,6 +22,7 @@ use harrier_plugins::{PluginEngine, PluginLimits, PluginSource, PluginSpec};
 use harrier_sensor::{LiveSensor, SensorConfig};
 use serde_json::json;
 
+use super::memory::agent_resident;
 use super::{median, rss_bytes};
 use crate::commands::{assemble, require_root, shutdown_sinks};
 use crate::config::Config;
@@ -41,7 +42,7 @@ pub struct OverheadArgs {
 /// Options of the hidden `harrier bench-worker`.
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
-    /// open-close, exec, connect or archive.
+    /// open-close, open-append, exec, connect or archive.
     pub workload: String,
     /// Iterations.
     pub n: u64,
@@ -54,8 +55,13 @@ pub struct WorkerArgs {
 }
 
 /// The workloads and their sizes at scale 1.
+///
+/// `open-close` reads a file no detector reads, so the kernel drops its
+/// opens; `open-append` opens a file for writing, which every detector
+/// subscribed to file opens gets: the two ends of the open path's cost.
 const WORKLOADS: &[(&str, u64)] = &[
     ("open-close", 200_000),
+    ("open-append", 200_000),
     ("exec", 1_000),
     ("connect", 10_000),
     ("archive", 3),
@@ -78,6 +84,18 @@ pub fn worker(args: WorkerArgs) -> anyhow::Result<()> {
         "open-close" => {
             for _ in 0..args.n {
                 drop(std::fs::File::open("/etc/hostname")?);
+            }
+        }
+        "open-append" => {
+            let dir = args.dir.context("open-append needs --dir")?;
+            let path = dir.join("appended");
+            for _ in 0..args.n {
+                drop(
+                    std::fs::OpenOptions::new()
+                        .append(true)
+                        .create(true)
+                        .open(&path)?,
+                );
             }
         }
         "exec" => {
@@ -214,7 +232,6 @@ pub fn run(args: OverheadArgs) -> anyhow::Result<()> {
     let thread = std::thread::spawn(move || agent.run());
     std::thread::sleep(Duration::from_millis(200));
     let with_agent = time_workloads(args.reps, args.scale, &tree)?;
-    let rss_agent = rss_bytes();
     handle.stop();
     let pipeline = thread
         .join()
@@ -225,7 +242,18 @@ pub fn run(args: OverheadArgs) -> anyhow::Result<()> {
     drop(pipeline);
     shutdown_sinks(assembled.sinks);
 
-    let rss_50 = rss_with_50_plugins(&assembled.engine)?;
+    eprintln!("memory: `harrier run` with the default pack, then 50 more detector instances");
+    let agent_config = tree.join("agent.toml");
+    std::fs::write(
+        &agent_config,
+        format!(
+            "[admin]\nenabled = false\n[output]\nsinks = [\"file:{}\"]\n",
+            sink.display()
+        ),
+    )?;
+    let resident = agent_resident(&agent_config, Duration::from_secs(3))?;
+    let per_instance = bytes_per_plugin_instance(&assembled.engine)?;
+    let rss_50 = resident.total + 50 * per_instance;
     let _ = std::fs::remove_dir_all(&tree);
 
     let mut rows = serde_json::Map::new();
@@ -248,8 +276,12 @@ pub fn run(args: OverheadArgs) -> anyhow::Result<()> {
     }
     println!("events received by the agent: {received}, dropped: {dropped}");
     println!(
-        "agent RSS (default pack, live): {} MiB; with 50 plugin instances: {} MiB",
-        rss_agent >> 20,
+        "`harrier run` RSS with the default pack: {} MiB ({} MiB allocated, {} MiB mapped: program text and the {} MiB ring buffer, mapped twice); each further detector instance: {} KiB; with 50 more: {} MiB",
+        resident.total >> 20,
+        resident.anon >> 20,
+        resident.mapped >> 20,
+        config.sensor.ring_buffer_bytes >> 20,
+        per_instance >> 10,
         rss_50 >> 20
     );
     let figures = json!({
@@ -258,16 +290,21 @@ pub fn run(args: OverheadArgs) -> anyhow::Result<()> {
         "workloads": rows,
         "events_received": received,
         "events_dropped": dropped,
-        "rss_bytes": rss_agent,
+        "rss_bytes": resident.total,
+        "rss_anon_bytes": resident.anon,
+        "rss_mapped_bytes": resident.mapped,
+        "plugin_instance_bytes": per_instance,
         "rss_50_plugins_bytes": rss_50,
     });
     println!("{figures}");
     Ok(())
 }
 
-/// RSS after loading 50 detector instances (the default pack's detectors in
-/// turn), on top of what this process already holds.
-fn rss_with_50_plugins(engine: &PluginEngine) -> anyhow::Result<u64> {
+/// What one more detector instance adds to the resident set: the growth
+/// while 50 instances (the default pack's detectors in turn, compiled
+/// already) are loaded, divided by 50.
+fn bytes_per_plugin_instance(engine: &PluginEngine) -> anyhow::Result<u64> {
+    let before = rss_bytes();
     let detectors = harrier_default_pack::detectors();
     let services: Arc<dyn harrier_plugins::HostServices> =
         Arc::new(harrier_plugins::NoHostServices);
@@ -287,9 +324,9 @@ fn rss_with_50_plugins(engine: &PluginEngine) -> anyhow::Result<u64> {
                 .map_err(anyhow::Error::from)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let rss = rss_bytes();
+    let grown = rss_bytes().saturating_sub(before);
     drop(plugins);
-    Ok(rss)
+    Ok(grown / 50)
 }
 
 fn tempfile_dir() -> anyhow::Result<PathBuf> {
