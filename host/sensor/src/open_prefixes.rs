@@ -54,15 +54,19 @@ impl OpenPrefixes {
     }
 }
 
+/// Bytes of a prefix the kernel can compare: the path read at syscall entry
+/// keeps its last byte for the NUL.
+const KERNEL_PREFIX_MAX: usize = OPEN_PREFIX_MAX - 1;
+
 /// The byte prefixes the kernel holds for a prefix list: each cut to
-/// [`OPEN_PREFIX_MAX`] bytes (wider, never narrower); `None` is the empty
+/// [`KERNEL_PREFIX_MAX`] bytes (wider, never narrower); `None` is the empty
 /// prefix, which matches every path.
 fn kernel_prefixes(prefixes: Option<&[String]>) -> BTreeSet<Vec<u8>> {
     match prefixes {
         None => BTreeSet::from([Vec::new()]),
         Some(list) => list
             .iter()
-            .map(|p| p.as_bytes()[..p.len().min(OPEN_PREFIX_MAX)].to_vec())
+            .map(|p| p.as_bytes()[..p.len().min(KERNEL_PREFIX_MAX)].to_vec())
             .collect(),
     }
 }
@@ -91,7 +95,7 @@ mod tests {
         let got = kernel_prefixes(Some(&["/etc/".into(), long.clone(), "/etc/".into()]));
         assert_eq!(got.len(), 2);
         assert!(got.contains(b"/etc/".as_slice()));
-        assert!(got.contains(&long.as_bytes()[..OPEN_PREFIX_MAX]));
+        assert!(got.contains(&long.as_bytes()[..KERNEL_PREFIX_MAX]));
         assert_eq!(key(b"/etc/").prefix_len(), 40);
     }
 }

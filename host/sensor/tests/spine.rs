@@ -455,6 +455,15 @@ fn read_only_opens_outside_the_wanted_prefixes_stay_in_the_kernel() {
     unsafe { libc::close(fd) };
     s.wait_for("relative read-only open", opened(&other));
 
+    // A prefix longer than the kernel compares still lets its paths through.
+    let deep = dir.path().join("d".repeat(100));
+    std::fs::write(&deep, b"d").unwrap();
+    s.sensor
+        .set_open_prefixes(Some(&[deep.to_string_lossy().into_owned()]))
+        .expect("long prefix set");
+    drop(std::fs::File::open(&deep).unwrap());
+    s.wait_for("read-only open under a long prefix", opened(&deep));
+
     // No list: every open again.
     s.sensor.set_open_prefixes(None).expect("filter off");
     drop(std::fs::File::open(&other).unwrap());

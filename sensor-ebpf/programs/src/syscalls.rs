@@ -76,9 +76,6 @@ pub fn arg(args: &[u64; 6], idx: u8) -> u64 {
 pub fn sys_enter(ctx: RawTracePointContext) -> u32 {
     let nr: u64 = ctx.arg(1);
     let Some(spec) = spec_for(nr) else { return 0 };
-    if excluded() {
-        return 0;
-    }
     let regs: u64 = ctx.arg(0);
     // pt_regs from r10 (@56) to di (@112): r10 r9 r8 ax cx dx si di.
     let regs: [u64; 8] =
@@ -106,6 +103,10 @@ pub fn sys_enter(ctx: RawTracePointContext) -> u32 {
             }
         }
         _ => {}
+    }
+    // After the filters: they are cheaper than this hash lookup and reject more.
+    if excluded() {
+        return 0;
     }
     let stash = Stash { nr, args };
     let _ = STASH.insert(bpf_get_current_pid_tgid(), stash, 0);
