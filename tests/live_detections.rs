@@ -3,8 +3,9 @@
 //! come out as its GuardDuty-style finding naming the right process.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, UdpSocket};
-use std::path::Path;
+use std::net::TcpListener;
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
@@ -24,36 +25,116 @@ fn lines(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
     rx
 }
 
-fn start_agent(socket: &Path, config: &Path) -> (Child, Receiver<String>) {
-    let mut child = Command::new(harrier_bin())
-        .args([
+/// The agent under test: `harrier run` with the embedded default pack (and
+/// any extra plugin directory), stopped when dropped even if an assertion
+/// failed first.
+struct Agent {
+    child: Child,
+    stdout: Receiver<String>,
+}
+
+impl Agent {
+    /// Starts the agent and waits (60 s at most) until it says it is ready.
+    fn start(socket: &Path, config: &Path, plugins: Option<&Path>) -> Agent {
+        let mut command = Command::new(harrier_bin());
+        command.args([
             "run",
             "--admin-socket",
             socket.to_str().unwrap(),
             "--config",
             config.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start harrier");
-    let stdout = lines(child.stdout.take().unwrap());
-    let stderr = lines(child.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let left = deadline
-            .checked_duration_since(Instant::now())
-            .expect("agent not ready within 60 s");
-        if stderr
-            .recv_timeout(left)
-            .expect("agent exited before ready")
-            .contains("ready")
-        {
-            break;
+        ]);
+        if let Some(dir) = plugins {
+            command.arg("--plugins").arg(dir);
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start harrier");
+        let stdout = lines(child.stdout.take().unwrap());
+        let stderr = lines(child.stderr.take().unwrap());
+        let agent = Agent { child, stdout };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .expect("agent not ready within 60 s");
+            let line = stderr
+                .recv_timeout(left)
+                .expect("agent exited before ready");
+            if line.contains("ready") {
+                break;
+            }
+        }
+        std::thread::spawn(move || while stderr.recv().is_ok() {});
+        agent
+    }
+
+    /// The findings printed during `window`, then the agent stopped with
+    /// SIGINT: it must exit successfully.
+    fn collect(mut self, window: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + window;
+        let mut findings: Vec<Value> = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            if let Ok(line) = self.stdout.recv_timeout(left) {
+                findings.push(serde_json::from_str(&line).unwrap());
+            }
+        }
+        // SAFETY: kill on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        assert!(self.child.wait().unwrap().success(), "agent exit status");
+        findings
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
-    std::thread::spawn(move || while stderr.recv().is_ok() {});
-    (child, stdout)
+}
+
+/// The expected (type, pid) pairs with no finding (pid 0: any process),
+/// followed by every finding seen, for the assertion message.
+fn missing(findings: &[Value], expected: &[(&str, u32)]) -> (Vec<String>, String) {
+    let missing = expected
+        .iter()
+        .filter(|(kind, pid)| {
+            !findings
+                .iter()
+                .any(|f| f["type"] == *kind && (*pid == 0 || f["process"]["pid"] == *pid))
+        })
+        .map(|(kind, pid)| format!("{kind} (pid {pid})"))
+        .collect();
+    let seen: Vec<String> = findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} pid {} {} {} container {}",
+                f["type"], f["process"]["pid"], f["process"]["exe"], f["detectors"], f["container"]
+            )
+        })
+        .collect();
+    (missing, seen.join("\n"))
+}
+
+/// Runs `command` to completion, killing it after `limit`; returns its pid.
+fn run_bounded(command: &mut Command, limit: Duration) -> u32 {
+    let mut child = command.spawn().unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    pid
 }
 
 fn sh(script: &str) -> u32 {
@@ -117,12 +198,18 @@ fn real_behaviours_raise_their_findings() {
         hex::encode(sha2::Sha256::digest(&bytes))
     };
     let config = dir.join("harrier.toml");
+    // A container runtime socket of our own, declared next to the defaults.
+    let runtime_socket = dir.join("docker.sock");
     std::fs::write(
         &config,
-        format!("[plugins.config.execution]\nextra_sha256 = [\"{sha}\"]\n"),
+        format!(
+            "[plugins.config.execution]\nextra_sha256 = [\"{sha}\"]\n\
+             [plugins.config.privilege-escalation]\nruntime_sockets = [\"/var/run/docker.sock\", \"/run/docker.sock\", \"{}\"]\n",
+            runtime_socket.display()
+        ),
     )
     .unwrap();
-    let (mut agent, stdout) = start_agent(&dir.join("admin.sock"), &config);
+    let agent = Agent::start(&dir.join("admin.sock"), &config, None);
     let mut expected: Vec<(&str, u32)> = Vec::new();
     expected.push((
         "Execution:Runtime/MaliciousFileExecuted",
@@ -132,10 +219,10 @@ fn real_behaviours_raise_their_findings() {
     // Execution: a tool by name, a program under /dev/shm, a shell from a web server.
     let nmap = dir.join("nmap");
     std::fs::copy("/bin/true", &nmap).unwrap();
-    expected.push((
-        "Execution:Runtime/SuspiciousTool",
-        run(&nmap, &["-sS", "127.0.0.1"]),
-    ));
+    // Copied a moment ago by this test, so also a new binary.
+    let nmap_pid = run(&nmap, &["-sS", "127.0.0.1"]);
+    expected.push(("Execution:Runtime/SuspiciousTool", nmap_pid));
+    expected.push(("Execution:Runtime/NewBinaryExecuted", nmap_pid));
     let shm = std::path::PathBuf::from(format!("/dev/shm/harrier-test-{}", std::process::id()));
     std::fs::copy("/bin/true", &shm).unwrap();
     expected.push(("Execution:Runtime/ExecutionFromDevShm", run(&shm, &[])));
@@ -279,10 +366,10 @@ fn real_behaviours_raise_their_findings() {
     let poke = format!(
         "import ctypes, os\n{writable}libc = ctypes.CDLL(None); libc.ptrace.restype = ctypes.c_long\nlibc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]\nlibc.ptrace(16, {target}, None, None); os.waitpid({target}, 0)\nword = libc.ptrace(2, {target}, addr, None)\nlibc.ptrace(5, {target}, addr, ctypes.c_void_p(word & 0xffffffffffffffff))\nlibc.ptrace(17, {target}, None, None)"
     );
-    expected.push((
-        "DefenseEvasion:Runtime/ProcessInjection.Ptrace",
-        python(&poke),
-    ));
+    // The poke needs an attach first.
+    let poke_pid = python(&poke);
+    expected.push(("DefenseEvasion:Runtime/ProcessInjection.Ptrace", poke_pid));
+    expected.push(("DefenseEvasion:Runtime/PtraceAttached", poke_pid));
     let vm_write = format!(
         "import ctypes\n{writable}class Iov(ctypes.Structure): _fields_ = [('base', ctypes.c_void_p), ('len', ctypes.c_size_t)]\nbuf = ctypes.create_string_buffer(8)\nlocal = Iov(ctypes.cast(buf, ctypes.c_void_p), 8); remote = Iov(addr, 8)\nlibc = ctypes.CDLL(None)\nlibc.process_vm_readv({target}, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)\nassert libc.process_vm_writev({target}, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0) == 8"
     );
@@ -337,40 +424,292 @@ fn real_behaviours_raise_their_findings() {
         dns_query("guarddutyc2activityb.com"),
     ));
 
-    // Collect for a while, then check every expectation at once.
-    let deadline = Instant::now() + Duration::from_secs(8);
-    let mut findings: Vec<Value> = Vec::new();
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        if let Ok(line) = stdout.recv_timeout(left) {
-            findings.push(serde_json::from_str(&line).unwrap());
-        }
-    }
-    // SAFETY: kill on our own child's pid.
-    unsafe { libc::kill(agent.id() as i32, libc::SIGINT) };
-    assert!(agent.wait().unwrap().success());
-    let _ = UdpSocket::bind("127.0.0.1:0");
+    // Container escapes from the host side: a client of the runtime socket,
+    // a write-open of a runc binary, a setuid-root program that becomes root
+    // for a non-root user.
+    let _docker = UnixListener::bind(&runtime_socket).unwrap();
+    // A python socket one-liner, also a suspicious command.
+    let docker_client = python(&format!(
+        "import socket; s = socket.socket(socket.AF_UNIX); s.connect('{}'); s.close()",
+        runtime_socket.display()
+    ));
+    expected.push((
+        "PrivilegeEscalation:Runtime/DockerSocketAccessed",
+        docker_client,
+    ));
+    expected.push(("Execution:Runtime/SuspiciousCommand", docker_client));
+    expected.push((
+        "PrivilegeEscalation:Runtime/RuncContainerEscape",
+        python(&format!(
+            "open('{}', 'wb').write(b'#!/bin/sh')",
+            dir.join("runc").display()
+        )),
+    ));
+    let suid_python = dir.join("rootshell");
+    std::fs::copy(
+        std::fs::canonicalize("/usr/bin/python3").unwrap(),
+        &suid_python,
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &suid_python,
+        std::os::unix::fs::PermissionsExt::from_mode(0o4755),
+    )
+    .unwrap();
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut became_root = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&suid_python)
+        .args(["-c", "import os; os.setuid(0); assert os.getuid() == 0"])
+        .spawn()
+        .unwrap();
+    let elevated = became_root.id();
+    assert!(
+        became_root.wait().unwrap().success(),
+        "the setuid-root copy of python became root"
+    );
+    expected.push(("PrivilegeEscalation:Runtime/ElevationToRoot", elevated));
 
-    let missing: Vec<String> = expected
-        .iter()
-        .filter(|(kind, pid)| {
-            !findings
-                .iter()
-                .any(|f| f["type"] == *kind && (*pid == 0 || f["process"]["pid"] == *pid))
-        })
-        .map(|(kind, pid)| format!("{kind} (pid {pid})"))
-        .collect();
-    let seen: Vec<String> = findings
-        .iter()
-        .map(|f| {
-            format!(
-                "{} pid {} {}",
-                f["type"], f["process"]["pid"], f["process"]["exe"]
-            )
-        })
-        .collect();
+    // A search for cloud credentials.
+    let _ = Command::new("grep")
+        .args(["-r", "-l", "aws_secret_access_key"])
+        .arg(&suid_dir)
+        .status()
+        .unwrap();
+    expected.push(("CredentialAccess:Runtime/CloudCredentialSearch", 0));
+
+    // netcat handing a shell to a loopback peer, which tells it to exit.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let _ = stream.write_all(b"exit\n");
+        }
+    });
+    expected.push((
+        "Execution:Runtime/NetcatRemoteCodeExecution",
+        run_bounded(
+            Command::new("nc.traditional")
+                .args(["-w", "5", "-e", "/bin/sh", "127.0.0.1", &port.to_string()])
+                .stdin(Stdio::null()),
+            Duration::from_secs(10),
+        ),
+    ));
+
+    // An SSH client to a loopback port other than 22 (the peer hangs up
+    // after a banner, so ssh gives up at once).
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let _ = stream.write_all(b"SSH-2.0-harrier-test\r\n");
+        }
+    });
+    expected.push((
+        "UnauthorizedAccess:Runtime/SshNonStandardPort",
+        run_bounded(
+            Command::new("ssh")
+                .args([
+                    "-p",
+                    &port.to_string(),
+                    "-o",
+                    "BatchMode=yes",
+                    "-o",
+                    "StrictHostKeyChecking=no",
+                    "-o",
+                    "UserKnownHostsFile=/dev/null",
+                    "-o",
+                    "ConnectTimeout=5",
+                    "harrier@127.0.0.1",
+                    "true",
+                ])
+                .stdin(Stdio::null())
+                .stderr(Stdio::null()),
+            Duration::from_secs(10),
+        ),
+    ));
+
+    // Collect for a while, then check every expectation at once.
+    let findings = agent.collect(Duration::from_secs(8));
+    let (missing, seen) = missing(&findings, &expected);
     assert!(
         missing.is_empty(),
-        "missing findings: {missing:#?}\nseen:\n{}",
-        seen.join("\n")
+        "missing findings: {missing:#?}\nseen:\n{seen}"
+    );
+}
+
+/// A Kubernetes-style cgroup (v2, cgroupfs layout `kubepods/burstable/pod<uid>/<id>`)
+/// that processes enter to look like a container to the enricher; removed
+/// when dropped.
+struct FakeContainer {
+    id: String,
+    dirs: Vec<PathBuf>,
+    leaf: PathBuf,
+}
+
+impl FakeContainer {
+    /// Creates the cgroup directories under the unified hierarchy.
+    fn create(label: &str) -> FakeContainer {
+        use sha2::Digest;
+        let seed = format!(
+            "{label}-{}-{:?}",
+            std::process::id(),
+            std::time::SystemTime::now()
+        );
+        let id = hex::encode(sha2::Sha256::digest(seed.as_bytes()));
+        let u = &hex::encode(sha2::Sha256::digest(id.as_bytes()))[..32];
+        let pod = format!(
+            "{}-{}-{}-{}-{}",
+            &u[..8],
+            &u[8..12],
+            &u[12..16],
+            &u[16..20],
+            &u[20..]
+        );
+        let hierarchy = Path::new("/sys/fs/cgroup/unified");
+        assert!(
+            hierarchy.join("cgroup.procs").exists(),
+            "{} is not a mounted cgroup v2 hierarchy",
+            hierarchy.display()
+        );
+        let relative = format!(
+            "harrier-test-{label}-{}/kubepods/burstable/pod{pod}/{id}",
+            std::process::id()
+        );
+        let mut container = FakeContainer {
+            id,
+            dirs: Vec::new(),
+            leaf: hierarchy.to_path_buf(),
+        };
+        for part in relative.split('/') {
+            container.leaf.push(part);
+            std::fs::create_dir(&container.leaf).unwrap_or_else(|e| {
+                panic!("cannot create cgroup {}: {e}", container.leaf.display())
+            });
+            container.dirs.push(container.leaf.clone());
+        }
+        container
+    }
+
+    /// A shell command that moves the shell into the container, then execs
+    /// `command` there (the exec makes the enricher read the new cgroup).
+    fn exec(&self, command: &str) -> String {
+        format!(
+            "echo $$ > {}/cgroup.procs && exec {command}",
+            self.leaf.display()
+        )
+    }
+}
+
+impl Drop for FakeContainer {
+    fn drop(&mut self) {
+        for dir in self.dirs.iter().rev() {
+            // Processes that just exited may take a moment to leave.
+            for _ in 0..100 {
+                if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+#[test]
+fn container_behaviours_and_guest_detectors_raise_their_findings() {
+    if !privileged("container_behaviours_and_guest_detectors_raise_their_findings") {
+        return;
+    }
+    let tmp = tempfile::tempdir_in("/var/tmp").unwrap();
+    let dir = tmp.path();
+    // The Python and JavaScript detectors, loaded from a directory.
+    let plugins = dir.join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    let guests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/guests");
+    for guest in ["persistence-py.wasm", "discovery-js.wasm"] {
+        std::fs::copy(guests.join(guest), plugins.join(guest)).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (build it with scripts/build-guests.sh)",
+                guests.join(guest).display()
+            )
+        });
+    }
+    let config = dir.join("harrier.toml");
+    std::fs::write(&config, "").unwrap();
+    let agent = Agent::start(&dir.join("admin.sock"), &config, Some(&plugins));
+    let container = FakeContainer::create("detections");
+    let in_container = |command: &str| {
+        run_bounded(
+            Command::new("/bin/sh")
+                .args(["-c", &container.exec(command)])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            Duration::from_secs(10),
+        )
+    };
+    let mut expected: Vec<(&str, u32)> = Vec::new();
+
+    // A bind mount of the host's /etc, in a private mount namespace so
+    // nothing reaches the host's mount table.
+    let target = dir.join("host-etc");
+    std::fs::create_dir(&target).unwrap();
+    let mount_script = container.exec(&format!("mount --bind /etc {}", target.display()));
+    expected.push((
+        "PrivilegeEscalation:Runtime/ContainerMountsHostDirectory",
+        run_bounded(
+            Command::new("unshare")
+                .args(["-m", "--propagation", "private", "/bin/sh", "-c"])
+                .arg(&mount_script),
+            Duration::from_secs(10),
+        ),
+    ));
+    // debugfs on a scratch file.
+    let image = dir.join("disk.img");
+    std::fs::write(&image, vec![0u8; 4096]).unwrap();
+    expected.push((
+        "PrivilegeEscalation:Runtime/DebugfsLaunchedInContainer",
+        in_container(&format!("debugfs -R stats {}", image.display())),
+    ));
+    // The service-account token read (the JavaScript detector).
+    let token_read = in_container("cat /var/run/secrets/kubernetes.io/serviceaccount/token");
+    // A systemd user unit written (the Python detector).
+    let units = dir.join("home/.config/systemd/user");
+    std::fs::create_dir_all(&units).unwrap();
+    let unit_write = python(&format!(
+        "open('{}', 'w').write('[Service]\\nExecStart=/bin/true\\n')",
+        units.join("harrier-test.service").display()
+    ));
+    expected.push(("Discovery:Runtime/SuspiciousCommand", token_read));
+    expected.push(("Persistence:Runtime/SuspiciousCommand", unit_write));
+
+    let findings = agent.collect(Duration::from_secs(8));
+    let (mut missing, seen) = missing(&findings, &expected);
+    // Container findings name the container; the guest findings name the
+    // guest detector.
+    for (kind, pid) in &expected[..2] {
+        if !findings.iter().any(|f| {
+            f["type"] == *kind
+                && f["process"]["pid"] == *pid
+                && f["container"].to_string().contains(&container.id)
+        }) {
+            missing.push(format!("{kind} (pid {pid}) in container {}", container.id));
+        }
+    }
+    for (kind, pid, detector) in [
+        (expected[2].0, token_read, "discovery-js"),
+        (expected[3].0, unit_write, "persistence-py"),
+    ] {
+        if !findings.iter().any(|f| {
+            f["type"] == kind
+                && f["process"]["pid"] == pid
+                && f["detectors"].to_string().contains(detector)
+        }) {
+            missing.push(format!("{kind} (pid {pid}) by {detector}"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "missing findings: {missing:#?}\nseen:\n{seen}"
     );
 }
