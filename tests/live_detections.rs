@@ -31,6 +31,7 @@ fn lines(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
 struct Agent {
     child: Child,
     stdout: Receiver<String>,
+    socket: PathBuf,
 }
 
 impl Agent {
@@ -54,7 +55,11 @@ impl Agent {
             .expect("start harrier");
         let stdout = lines(child.stdout.take().unwrap());
         let stderr = lines(child.stderr.take().unwrap());
-        let agent = Agent { child, stdout };
+        let agent = Agent {
+            child,
+            stdout,
+            socket: socket.to_path_buf(),
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let left = deadline
@@ -94,10 +99,33 @@ impl Agent {
                 }
             }
         }
+        self.print_losses();
         // SAFETY: kill on our own child's pid.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
         assert!(self.child.wait().unwrap().success(), "agent exit status");
         findings
+    }
+}
+
+impl Agent {
+    /// Prints the agent's non-zero loss counters (events dropped by the
+    /// sensor or the pipeline), which explain a missing finding.
+    fn print_losses(&self) {
+        use std::io::Read;
+        let Ok(mut stream) = std::os::unix::net::UnixStream::connect(&self.socket) else {
+            eprintln!("agent: admin socket {} unreachable", self.socket.display());
+            return;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: harrier\r\n\r\n");
+        let mut text = String::new();
+        let _ = stream.read_to_string(&mut text);
+        for line in text.lines() {
+            let lossy = line.contains("drop") || line.contains("lost");
+            if lossy && !line.starts_with('#') && !line.ends_with(" 0") {
+                eprintln!("agent: {line}");
+            }
+        }
     }
 }
 
