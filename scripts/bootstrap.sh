@@ -13,6 +13,10 @@ command -v python3 >/dev/null || need_apt+=(python3)
 command -v pip3 >/dev/null || command -v pip >/dev/null || need_apt+=(python3-pip)
 command -v node >/dev/null || need_apt+=(nodejs)
 command -v npm >/dev/null || need_apt+=(npm)
+# Live detection tests: netcat with -e, an SSH client, debugfs.
+command -v nc.traditional >/dev/null || need_apt+=(netcat-traditional)
+command -v ssh >/dev/null || need_apt+=(openssh-client)
+command -v debugfs >/dev/null || need_apt+=(e2fsprogs)
 if ((${#need_apt[@]})); then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

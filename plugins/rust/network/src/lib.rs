@@ -154,6 +154,8 @@ pub const PACKET_PROGRAMS: &[&str] = &[
 ];
 
 const AF_PACKET: u32 = 17;
+/// `EINPROGRESS`: a non-blocking connect under way.
+const EINPROGRESS: i64 = 115;
 /// Most pids with a socket on stdin/stdout remembered.
 const MAX_REDIRECTED: usize = 4096;
 
@@ -328,8 +330,10 @@ impl Detector for Network {
                     SocketAddress::Ipv4((_, port)) | SocketAddress::Ipv6((_, port)) => *port,
                     _ => return,
                 };
+                // A non-blocking connect (ssh -o ConnectTimeout=N) returns
+                // EINPROGRESS before the handshake completes.
                 if port != 22
-                    && n.result >= 0
+                    && (n.result >= 0 || n.result == -EINPROGRESS)
                     && SSH_CLIENTS.contains(&basename(&event.process.exe))
                     && !self.own.allowed_ssh_ports.contains(&port)
                 {
@@ -475,6 +479,28 @@ mod tests {
         );
         assert_eq!(f.len(), 1, "only netcat ran in a container: {f:#?}");
         assert!(Network::new(r#"{"extra_c2_domains":"x"}"#).is_err());
+    }
+
+    /// `ssh -o ConnectTimeout=5 -p 36533 127.0.0.1` as the live sensor saw
+    /// it: a non-blocking connect, result -EINPROGRESS.
+    const SSH_CONNECT: &str = r#"{"kind":"net-connect","pid":5346,"seq":89,"time_ns":1795886020897528357,"process":{"pid":5346,"tid":5346,"ppid":5303,"uid":0,"euid":0,"gid":0,"egid":0,"comm":"ssh","exe":"/usr/bin/ssh","container_id":null},"detail":{"NetConnect":{"fd":3,"address":{"Ipv4":["127.0.0.1",36533]},"result":-115}}}"#;
+
+    fn ssh_findings(result: &str) -> Vec<Finding> {
+        let header = r#"{"harrier_capture":1,"wit":"0.1.0"}"#;
+        let line = SSH_CONNECT.replace(r#""result":-115"#, result);
+        let events = harrier_sdk::testing::parse_fixture(&format!("{header}\n{line}")).unwrap();
+        Harness::<Network>::new("{}").unwrap().run(&events)
+    }
+
+    #[test]
+    fn ssh_with_a_connect_timeout_is_reported() {
+        let f = ssh_findings(r#""result":-115"#);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].finding_type, SSH_PORT.finding_type);
+        assert!(
+            ssh_findings(r#""result":-111"#).is_empty(),
+            "a refused connect reaches nothing"
+        );
     }
 
     #[test]

@@ -23,7 +23,8 @@ use harrier_sdk::{
     Detector, Event, EventDetail, EventKind, Finding, FindingBuilder, FindingSpec, Metadata,
     Policy, SocketAddress, config, finding, testing,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// A container runtime socket was used.
 pub const DOCKER_SOCKET: FindingSpec = FindingSpec {
@@ -181,6 +182,8 @@ const MS_BIND: u64 = 4096;
 const WRITE_FLAGS: u32 = 0o3;
 /// `O_TRUNC`.
 const O_TRUNC: u32 = 0o1000;
+/// Most processes whose non-root exec-time uid is remembered.
+const MAX_EXEC_UIDS: usize = 16384;
 
 /// The detector's own configuration keys.
 #[derive(Debug, Deserialize)]
@@ -211,10 +214,21 @@ impl Default for Own {
     }
 }
 
+/// State carried across hot reloads: the real uid each live process had
+/// when it last executed a program, for the processes that were not root
+/// then. The sensor reports a credential change with the credentials the
+/// process has after it, so a successful `setuid(0)` shows uid 0: the uid
+/// before has to come from the exec.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    exec_uids: HashMap<u32, u32>,
+}
+
 /// The privilege-escalation detector.
 pub struct PrivilegeEscalation {
     policy: Policy,
     own: Own,
+    state: State,
 }
 
 impl PrivilegeEscalation {
@@ -283,6 +297,57 @@ impl PrivilegeEscalation {
         }
     }
 
+    /// Remembers the real uid of a process at exec, if it is not root.
+    fn remember_exec_uid(&mut self, pid: u32, uid: u32) {
+        let uids = &mut self.state.exec_uids;
+        if uid == 0 {
+            uids.remove(&pid);
+            return;
+        }
+        if uids.len() >= MAX_EXEC_UIDS
+            && !uids.contains_key(&pid)
+            && let Some(&old) = uids.keys().next()
+        {
+            uids.remove(&old);
+        }
+        uids.insert(pid, uid);
+    }
+
+    fn on_credential_change(
+        &mut self,
+        event: &Event,
+        c: &harrier_sdk::CredentialEvent,
+        out: &mut Vec<Finding>,
+    ) {
+        let p = &event.process;
+        // The event shows the credentials after the call: a real uid that is
+        // still not root is the uid before; otherwise ask the exec.
+        let previous = if p.uid != 0 {
+            p.uid
+        } else {
+            self.state.exec_uids.get(&p.pid).copied().unwrap_or(0)
+        };
+        if c.result == 0 && c.uid == 0 {
+            self.state.exec_uids.remove(&p.pid);
+        }
+        let to_root = c.uid == 0 || c.euid == 0;
+        let name = basename(&p.exe);
+        let trusted = SETUID_PROGRAMS.contains(&name)
+            || self.own.trusted_setuid_programs.iter().any(|t| t == name);
+        if to_root && c.result == 0 && previous != 0 && !trusted {
+            self.emit(
+                &TO_ROOT,
+                event,
+                None,
+                &[
+                    ("syscall", &c.syscall),
+                    ("previous_uid", &previous.to_string()),
+                ],
+                out,
+            );
+        }
+    }
+
     fn on_mount(&self, event: &Event, m: &harrier_sdk::MountEvent, out: &mut Vec<Finding>) {
         if event.process.container_id.is_none() || m.result < 0 {
             return;
@@ -320,6 +385,7 @@ impl Detector for PrivilegeEscalation {
                 EventKind::Userfaultfd,
                 EventKind::CredentialChange,
                 EventKind::Exec,
+                EventKind::Exit,
             ],
             &SPECS,
         )
@@ -327,7 +393,11 @@ impl Detector for PrivilegeEscalation {
 
     fn new(config_json: &str) -> Result<Self, String> {
         let (policy, own): (Policy, Own) = config::parse(config_json)?;
-        Ok(Self { policy, own })
+        Ok(Self {
+            policy,
+            own,
+            state: State::default(),
+        })
     }
 
     /// Reads matter only of runtime sockets; runc and release_agent
@@ -366,40 +436,25 @@ impl Detector for PrivilegeEscalation {
                 }
             }
             EventDetail::Mount(m) => self.on_mount(event, m, out),
-            EventDetail::Exec(exec)
-                if event.process.container_id.is_some()
-                    && basename(&exec.filename) == "debugfs" =>
-            {
-                self.emit(
-                    &DEBUGFS,
-                    event,
-                    None,
-                    &[("cmdline", &exec.args.join(" "))],
-                    out,
-                );
-            }
-            EventDetail::Userfaultfd(u) if u.result >= 0 => {
-                self.emit(&USERFAULTFD, event, None, &[], out);
-            }
-            EventDetail::CredentialChange(c) => {
-                let p = &event.process;
-                let to_root = c.uid == 0 || c.euid == 0;
-                let name = basename(&p.exe);
-                let trusted = SETUID_PROGRAMS.contains(&name)
-                    || self.own.trusted_setuid_programs.iter().any(|t| t == name);
-                if to_root && c.result == 0 && p.uid != 0 && !trusted {
+            EventDetail::Exec(exec) => {
+                self.remember_exec_uid(event.process.pid, event.process.uid);
+                if event.process.container_id.is_some() && basename(&exec.filename) == "debugfs" {
                     self.emit(
-                        &TO_ROOT,
+                        &DEBUGFS,
                         event,
                         None,
-                        &[
-                            ("syscall", &c.syscall),
-                            ("previous_uid", &p.uid.to_string()),
-                        ],
+                        &[("cmdline", &exec.args.join(" "))],
                         out,
                     );
                 }
             }
+            EventDetail::Exit(_) => {
+                self.state.exec_uids.remove(&event.process.pid);
+            }
+            EventDetail::Userfaultfd(u) if u.result >= 0 => {
+                self.emit(&USERFAULTFD, event, None, &[], out);
+            }
+            EventDetail::CredentialChange(c) => self.on_credential_change(event, c, out),
             _ => {}
         }
     }
@@ -412,6 +467,14 @@ impl Detector for PrivilegeEscalation {
             |_| {},
             &SPECS.map(|s| s.finding_type),
         )
+    }
+
+    fn snapshot(&self) -> Vec<u8> {
+        harrier_sdk::state::save(&self.state)
+    }
+
+    fn restore(&mut self, state: &[u8]) -> Result<(), String> {
+        harrier_sdk::state::load(state, &mut self.state)
     }
 }
 
@@ -463,6 +526,55 @@ mod tests {
         );
         assert_eq!(f.len(), 6);
         assert!(PrivilegeEscalation::new(r#"{"runtime_sockets":"x"}"#).is_err());
+    }
+
+    /// As the live sensor reports it: the exec of a setuid-root program by
+    /// uid 65534 (euid 0), then its `setuid(0)` with the credentials after
+    /// the call (uid 0), as pid 5302 did on the real kernel.
+    const SETUID_EXEC: &str = r#"{"kind":"exec","pid":5302,"seq":1,"time_ns":1,"process":{"pid":5302,"tid":5302,"ppid":5205,"uid":65534,"euid":0,"gid":65534,"egid":65534,"comm":"rootshell","exe":"/var/tmp/hx/rootshell","container_id":null},"detail":{"Exec":{"filename":"/var/tmp/hx/rootshell","args":["rootshell"],"args_truncated":false,"cwd":"/","ld_preload":null,"ld_library_path":null,"file_mode":35309,"dev":1,"inode":2,"mtime_ns":3}}}"#;
+    const SETUID_ZERO: &str = r#"{"kind":"credential-change","pid":5302,"seq":2,"time_ns":2,"process":{"pid":5302,"tid":5302,"ppid":5205,"uid":0,"euid":0,"gid":65534,"egid":65534,"comm":"rootshell","exe":"/var/tmp/hx/rootshell","container_id":null},"detail":{"CredentialChange":{"syscall":"setuid","uid":0,"euid":0,"gid":4294967295,"egid":4294967295,"result":0}}}"#;
+    const EXIT: &str = r#"{"kind":"exit","pid":5302,"seq":3,"time_ns":3,"process":{"pid":5302,"tid":5302,"ppid":5205,"uid":0,"euid":0,"gid":65534,"egid":65534,"comm":"rootshell","exe":"/var/tmp/hx/rootshell","container_id":null},"detail":{"Exit":{"code":0,"signal":0}}}"#;
+
+    /// The events of capture `lines` (without the header).
+    fn events(lines: &[&str]) -> Vec<Event> {
+        let header = r#"{"harrier_capture":1,"wit":"0.1.0"}"#;
+        harrier_sdk::testing::parse_fixture(&[&[header], lines].concat().join("\n")).unwrap()
+    }
+
+    fn replay(lines: &[&str]) -> Vec<Finding> {
+        Harness::<PrivilegeEscalation>::new("{}")
+            .unwrap()
+            .run(&events(lines))
+    }
+
+    #[test]
+    fn elevation_seen_after_the_call_uses_the_uid_at_exec() {
+        let f = replay(&[SETUID_EXEC, SETUID_ZERO]);
+        assert_eq!(types(&f), [TO_ROOT.finding_type], "{f:#?}");
+        assert!(
+            f[0].evidence
+                .iter()
+                .any(|e| e.key == "previous_uid" && e.value == "65534"),
+            "{f:#?}"
+        );
+        // A process that was root at exec setting uid 0 is not an elevation.
+        let root_exec = SETUID_EXEC.replace(r#""uid":65534"#, r#""uid":0"#);
+        assert!(replay(&[&root_exec, SETUID_ZERO]).is_empty());
+        // Nor a later process reusing the pid after the exit.
+        assert!(replay(&[SETUID_EXEC, EXIT, SETUID_ZERO]).is_empty());
+    }
+
+    #[test]
+    fn exec_uids_survive_a_hot_reload() {
+        let mut h = Harness::<PrivilegeEscalation>::new("{}").unwrap();
+        assert!(h.run(&events(&[SETUID_EXEC])).is_empty());
+        let snap = h.detector().snapshot();
+        let mut h2 = Harness::<PrivilegeEscalation>::new("{}").unwrap();
+        h2.detector().restore(&snap).unwrap();
+        assert_eq!(
+            types(&h2.run(&events(&[SETUID_ZERO]))),
+            [TO_ROOT.finding_type]
+        );
     }
 
     #[test]
