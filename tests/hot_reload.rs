@@ -16,8 +16,8 @@ use harrier_pipeline::reload::LoadFn;
 use harrier_pipeline::{
     Agent, AgentHandle, Change, DetectorSet, EnricherServices, Pipeline, ReloadConfig, Reloader,
 };
-use harrier_plugins::{EngineConfig, Plugin, PluginEngine, PluginLimits, PluginSource, PluginSpec};
-use harrier_tests::{GeneratedSource, exec_event, hostile_wasm, with_nonce};
+use harrier_plugins::{EngineConfig, Plugin, PluginEngine};
+use harrier_tests::{GeneratedSource, embedded_spec, exec_event, hostile_wasm, with_nonce};
 
 fn services() -> Arc<EnricherServices> {
     let config = EnrichConfig {
@@ -41,16 +41,8 @@ fn load(
     wasm: Vec<u8>,
     config: &str,
 ) -> Result<Plugin, String> {
-    let spec = PluginSpec {
-        origin: "test".into(),
-        source: PluginSource::Embedded,
-        wasm: wasm.into(),
-        config_json: config.into(),
-        limits: PluginLimits::default(),
-        severity_override: None,
-    };
     engine
-        .load(spec, services.clone())
+        .load(embedded_spec("test", wasm, config), services.clone())
         .map_err(|e| e.reason.to_string())
 }
 

@@ -2,13 +2,12 @@
 //! after `ready` with its process fields; `harrier record` captures the exec
 //! and `harrier replay` of that capture finds the same thing. Needs root.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use harrier_tests::{harrier_bin, privileged};
+use harrier_tests::{harrier_bin, lines, privileged};
 use serde_json::Value;
 
 /// A running `harrier` with its stdout and stderr lines on channels.
@@ -91,18 +90,6 @@ impl Agent {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-}
-
-fn lines(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// A copy of /bin/true named like a miner, in `dir`.

@@ -2,28 +2,16 @@
 //! (run as root, on loopback and temporary paths only), each of which must
 //! come out as its GuardDuty-style finding naming the right process.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use harrier_tests::{harrier_bin, privileged};
+use harrier_tests::{harrier_bin, lines, privileged};
 use serde_json::Value;
-
-fn lines(stream: impl std::io::Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
 
 /// The agent under test: `harrier run` with the embedded default pack (and
 /// any extra plugin directory), stopped when dropped even if an assertion

@@ -6,22 +6,15 @@ use std::sync::Arc;
 
 use harrier_events::{EventDetail, EventKind};
 use harrier_pipeline::{DetectorSet, QuarantinePolicy};
-use harrier_plugins::{
-    EngineConfig, NoHostServices, Plugin, PluginEngine, PluginLimits, PluginSource, PluginSpec,
-};
-use harrier_tests::{exec_event, hostile_wasm, open_event, with_nonce};
+use harrier_plugins::{EngineConfig, NoHostServices, Plugin, PluginEngine};
+use harrier_tests::{embedded_spec, exec_event, hostile_wasm, open_event, with_nonce};
 
 fn load(engine: &PluginEngine, wasm: Vec<u8>, config: &str) -> Result<Plugin, String> {
-    let spec = PluginSpec {
-        origin: "hostile.wasm".into(),
-        source: PluginSource::Embedded,
-        wasm: wasm.into(),
-        config_json: config.into(),
-        limits: PluginLimits::default(),
-        severity_override: None,
-    };
     engine
-        .load(spec, Arc::new(NoHostServices))
+        .load(
+            embedded_spec("hostile.wasm", wasm, config),
+            Arc::new(NoHostServices),
+        )
         .map_err(|e| e.to_string())
 }
 

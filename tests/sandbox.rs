@@ -9,9 +9,9 @@ use harrier_events::Event;
 use harrier_plugins::error::LoadFailure;
 use harrier_plugins::{
     EngineConfig, LoadError, NoHostServices, Plugin, PluginEngine, PluginError, PluginLimits,
-    PluginSource, PluginSpec,
+    PluginSpec,
 };
-use harrier_tests::{exec_event, hostile_wasm, open_event};
+use harrier_tests::{embedded_spec, exec_event, hostile_wasm, open_event};
 
 fn engine() -> PluginEngine {
     PluginEngine::new(&EngineConfig::default()).expect("engine")
@@ -19,12 +19,8 @@ fn engine() -> PluginEngine {
 
 fn spec(origin: &str, wasm: Vec<u8>, config: &str, limits: PluginLimits) -> PluginSpec {
     PluginSpec {
-        origin: origin.into(),
-        source: PluginSource::Embedded,
-        wasm: wasm.into(),
-        config_json: config.into(),
         limits,
-        severity_override: None,
+        ..embedded_spec(origin, wasm, config)
     }
 }
 

@@ -140,6 +140,35 @@ impl harrier_pipeline::EventSource for GeneratedSource {
     }
 }
 
+/// The lines of a child's output, read on a thread as they come.
+pub fn lines(stream: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stream)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// A plugin spec for test component bytes: embedded, default limits.
+pub fn embedded_spec(origin: &str, wasm: Vec<u8>, config: &str) -> harrier_plugins::PluginSpec {
+    harrier_plugins::PluginSpec {
+        origin: origin.into(),
+        source: harrier_plugins::PluginSource::Embedded,
+        wasm: wasm.into(),
+        config_json: config.into(),
+        limits: harrier_plugins::PluginLimits::default(),
+        severity_override: None,
+    }
+}
+
 /// The `harrier` binary built next to the test executables.
 pub fn harrier_bin() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
