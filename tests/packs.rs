@@ -105,6 +105,7 @@ fn signed_pack_round_trip_then_tamper() {
         s(&tmp.path().join("none.sock")),
     ]);
     assert!(plugins.contains("pack:harrier-default"), "{plugins}");
+    assert!(plugins.contains("file-open(writes only)"), "{plugins}");
 
     // One changed byte in an installed component: the pack is refused by
     // name and file, and the built-in detectors still report.

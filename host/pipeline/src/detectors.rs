@@ -69,6 +69,9 @@ pub struct DetectorStatus {
     pub quarantine_secs_left: Option<u64>,
     /// Event kinds subscribed to.
     pub subscriptions: Vec<String>,
+    /// Path prefixes of the read-only file opens it wants (`None`: every
+    /// open), as it answered `read-path-prefixes`.
+    pub read_prefixes: Option<Vec<String>>,
     /// Finding types it may emit.
     pub finding_types: Vec<String>,
     /// Call counters.
@@ -377,6 +380,7 @@ impl Slot {
                 .iter()
                 .map(|k| k.name().to_string())
                 .collect(),
+            read_prefixes: self.plugin.read_prefixes().map(<[String]>::to_vec),
             finding_types: metadata.finding_types.clone(),
             stats: self.plugin.stats().clone(),
             events_missed: self.events_missed,

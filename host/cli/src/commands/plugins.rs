@@ -51,7 +51,7 @@ pub fn plugins(args: PluginsArgs) -> anyhow::Result<()> {
                 d.state,
                 d.stats.events_in,
                 d.stats.findings_out,
-                d.subscriptions.join(",")
+                subscriptions_label(d)
             );
         }
     }
@@ -59,6 +59,21 @@ pub fn plugins(args: PluginsArgs) -> anyhow::Result<()> {
         eprintln!("refused: {message}");
     }
     Ok(())
+}
+
+/// The kinds a detector subscribes to; its file opens say which reads it
+/// wants, since that decides what the kernel drops.
+fn subscriptions_label(d: &DetectorStatus) -> String {
+    d.subscriptions
+        .iter()
+        .map(|kind| match (kind.as_str(), &d.read_prefixes) {
+            ("file-open", None) => "file-open(every read)".to_string(),
+            ("file-open", Some(p)) if p.is_empty() => "file-open(writes only)".to_string(),
+            ("file-open", Some(p)) => format!("file-open(writes, {} read prefixes)", p.len()),
+            _ => kind.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn load_locally(config: &Config) -> anyhow::Result<(DetectorSet, Vec<String>)> {
