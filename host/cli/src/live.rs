@@ -7,10 +7,13 @@ use harrier_pipeline::source::{EventSource, Interest, Polled, SourceStats};
 use harrier_sensor::LiveSensor;
 
 /// Switch on in the kernel what the detectors want: their event kinds and
-/// the read-only opens they read.
+/// the read-only opens they read. A refused open filter is not fatal: the
+/// sensor then delivers every open, and the detector set still routes.
 pub fn apply_interest(sensor: &mut LiveSensor, interest: &Interest) -> anyhow::Result<()> {
     sensor.set_enabled(&interest.kinds)?;
-    sensor.set_open_prefixes(interest.read_prefixes.as_deref())?;
+    if let Err(error) = sensor.set_open_prefixes(interest.read_prefixes.as_deref()) {
+        tracing::warn!(%error, "kernel open filter off: every open is delivered");
+    }
     Ok(())
 }
 

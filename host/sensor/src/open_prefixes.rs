@@ -11,7 +11,7 @@ use aya::maps::{
     MapData,
     lpm_trie::{Key, LpmTrie},
 };
-use harrier_sensor_common::OPEN_PREFIX_MAX;
+use harrier_sensor_common::{OPEN_PREFIX_ENTRIES, OPEN_PREFIX_MAX};
 
 use crate::SensorError;
 
@@ -36,13 +36,21 @@ impl OpenPrefixes {
 
     /// Want read-only opens under these prefixes only (`None`: every open).
     /// New prefixes go in before old ones leave, so no wanted open is
-    /// dropped while the map changes.
+    /// dropped while the map changes. If the map refuses one, the filter is
+    /// switched off (every open passes) before the error is returned.
     pub(crate) fn set(&mut self, prefixes: Option<&[String]>) -> Result<(), SensorError> {
         let wanted = kernel_prefixes(prefixes);
-        for prefix in wanted.difference(&self.held) {
-            self.map
-                .insert(&key(prefix), 1, 0)
-                .map_err(|e| map_error(e, prefix))?;
+        let added: Vec<Vec<u8>> = wanted.difference(&self.held).cloned().collect();
+        for prefix in added {
+            if let Err(e) = self.map.insert(&key(&prefix), 1, 0) {
+                let error = map_error(e, &prefix);
+                self.map
+                    .insert(&key(&[]), 1, 0)
+                    .map_err(|e| map_error(e, &[]))?;
+                self.held.insert(Vec::new());
+                return Err(error);
+            }
+            self.held.insert(prefix);
         }
         for prefix in self.held.difference(&wanted) {
             self.map
@@ -59,16 +67,26 @@ impl OpenPrefixes {
 const KERNEL_PREFIX_MAX: usize = OPEN_PREFIX_MAX - 1;
 
 /// The byte prefixes the kernel holds for a prefix list: each cut to
-/// [`KERNEL_PREFIX_MAX`] bytes (wider, never narrower); `None` is the empty
-/// prefix, which matches every path.
+/// [`KERNEL_PREFIX_MAX`] bytes (wider, never narrower); `None`, or more
+/// prefixes than the map holds, is the empty prefix, which matches every path.
 fn kernel_prefixes(prefixes: Option<&[String]>) -> BTreeSet<Vec<u8>> {
-    match prefixes {
-        None => BTreeSet::from([Vec::new()]),
-        Some(list) => list
-            .iter()
-            .map(|p| p.as_bytes()[..p.len().min(KERNEL_PREFIX_MAX)].to_vec())
-            .collect(),
+    let every_open = BTreeSet::from([Vec::new()]);
+    let Some(list) = prefixes else {
+        return every_open;
+    };
+    let cut: BTreeSet<Vec<u8>> = list
+        .iter()
+        .map(|p| p.as_bytes()[..p.len().min(KERNEL_PREFIX_MAX)].to_vec())
+        .collect();
+    if cut.len() > OPEN_PREFIX_ENTRIES as usize {
+        tracing::warn!(
+            prefixes = cut.len(),
+            capacity = OPEN_PREFIX_ENTRIES,
+            "detectors want more read-path prefixes than the kernel filter holds; every open is delivered"
+        );
+        return every_open;
     }
+    cut
 }
 
 fn key(prefix: &[u8]) -> Key<[u8; OPEN_PREFIX_MAX]> {
@@ -97,5 +115,17 @@ mod tests {
         assert!(got.contains(b"/etc/".as_slice()));
         assert!(got.contains(&long.as_bytes()[..KERNEL_PREFIX_MAX]));
         assert_eq!(key(b"/etc/").prefix_len(), 40);
+    }
+
+    #[test]
+    fn more_prefixes_than_the_map_holds_turn_the_filter_off() {
+        let many: Vec<String> = (0..=OPEN_PREFIX_ENTRIES)
+            .map(|i| format!("/p{i}/"))
+            .collect();
+        assert_eq!(kernel_prefixes(Some(&many)), BTreeSet::from([Vec::new()]));
+        assert_eq!(
+            kernel_prefixes(Some(&many[1..])).len(),
+            OPEN_PREFIX_ENTRIES as usize
+        );
     }
 }

@@ -103,6 +103,9 @@ pub mod filter {
 /// prefixes are cut to this length there (the host filters exactly).
 pub const OPEN_PREFIX_MAX: usize = 64;
 
+/// Most prefixes the `OPEN_PREFIXES` map holds; beyond, the filter is off.
+pub const OPEN_PREFIX_ENTRIES: u32 = 1024;
+
 /// `O_WRONLY | O_RDWR | O_CREAT | O_TRUNC`: an open with any of these is
 /// never filtered out, so the host always learns of written files.
 pub const OPEN_WRITE_FLAGS: u64 = 0o1 | 0o2 | 0o100 | 0o1000;

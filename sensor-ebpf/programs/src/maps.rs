@@ -5,7 +5,9 @@ use aya_ebpf::{
     macros::map,
     maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
 };
-use harrier_sensor_common::{MAX_KINDS, MAX_SYSCALLS, OPEN_PREFIX_MAX, SCRATCH_SIZE, SyscallSpec};
+use harrier_sensor_common::{
+    MAX_KINDS, MAX_SYSCALLS, OPEN_PREFIX_ENTRIES, OPEN_PREFIX_MAX, SCRATCH_SIZE, SyscallSpec,
+};
 
 /// Records to user space (size set by the host at load).
 #[map]
@@ -30,7 +32,7 @@ pub static EXCLUDED: HashMap<u32, u8> = HashMap::with_max_entries(64, 0);
 /// Path prefixes of the read-only opens some detector wants (`filter::OPEN_READ`).
 /// The empty prefix, which matches every path, switches the filter off.
 #[map]
-pub static OPEN_PREFIXES: LpmTrie<[u8; OPEN_PREFIX_MAX], u8> = LpmTrie::with_max_entries(1024, 0);
+pub static OPEN_PREFIXES: LpmTrie<[u8; OPEN_PREFIX_MAX], u8> = LpmTrie::with_max_entries(OPEN_PREFIX_ENTRIES, 0);
 
 /// Syscall arguments kept from entry to exit, by pid_tgid.
 #[map]
