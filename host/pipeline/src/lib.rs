@@ -17,6 +17,7 @@ pub mod detectors;
 pub mod pipeline;
 pub mod reload;
 pub mod services;
+mod snapshots;
 pub mod source;
 
 pub use agent::{Agent, AgentConfig, AgentHandle, AgentStatus, Change, Clock, ReloadStats};

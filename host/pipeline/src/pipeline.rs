@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::context::finding_input;
 use crate::detectors::DetectorSet;
 use crate::services::EnricherServices;
+use crate::snapshots::ConsistentRuns;
 
 /// Where emissions go (the sinks, or a test's vector).
 pub type EmitFn = Box<dyn FnMut(Emission) + Send>;
@@ -40,6 +41,7 @@ pub struct Pipeline {
     raw_findings: u64,
     emissions: u64,
     workers: usize,
+    runs: ConsistentRuns,
 }
 
 impl Pipeline {
@@ -61,6 +63,7 @@ impl Pipeline {
             raw_findings: 0,
             emissions: 0,
             workers: 1,
+            runs: ConsistentRuns::default(),
         }
     }
 
@@ -86,8 +89,20 @@ impl Pipeline {
         &self.services
     }
 
-    /// Run one batch (in sequence order) through every stage.
+    /// Run one batch (in sequence order) through every stage, cut before any
+    /// exec of a process already seen in it, so that what detectors ask the
+    /// process table is still true of the events they were given.
     pub fn process(&mut self, events: &mut [Event]) {
+        let mut rest = events;
+        while !rest.is_empty() {
+            let len = self.runs.next_len(rest);
+            let (run, tail) = rest.split_at_mut(len);
+            self.process_run(run);
+            rest = tail;
+        }
+    }
+
+    fn process_run(&mut self, events: &mut [Event]) {
         let enricher = self.services.enricher();
         for event in events.iter_mut() {
             enricher.observe(event);
