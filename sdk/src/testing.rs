@@ -257,6 +257,26 @@ macro_rules! detector_tests {
         fn self_test_passes() {
             <$detector as $crate::Detector>::self_test().unwrap();
         }
+
+        /// The findings of `fixture` (a path under plugins/fixtures) with
+        /// `config`, after `setup` prepared the fake host.
+        // Not every detector's tests need both helpers.
+        #[allow(dead_code)]
+        fn run_with(
+            config: &str,
+            fixture: &str,
+            setup: impl FnOnce(&mut $crate::testing::Harness<$detector>),
+        ) -> Vec<$crate::Finding> {
+            let mut h = $crate::testing::Harness::<$detector>::new(config).unwrap();
+            setup(&mut h);
+            h.run_fixture(format!("{FIXTURES}{fixture}")).unwrap()
+        }
+
+        /// The findings of `fixture` with `config` on an empty fake host.
+        #[allow(dead_code)]
+        fn run(config: &str, fixture: &str) -> Vec<$crate::Finding> {
+            run_with(config, fixture, |_| {})
+        }
     };
 }
 

@@ -492,14 +492,9 @@ harrier_sdk::export_detector!(Commands);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use harrier_sdk::testing::{Harness, medium_or_worse, types};
+    use harrier_sdk::testing::{medium_or_worse, types};
 
     harrier_sdk::detector_tests!(Commands);
-
-    fn run(config: &str, fixture: &str) -> Vec<Finding> {
-        let mut h = Harness::<Commands>::new(config).unwrap();
-        h.run_fixture(format!("{FIXTURES}{fixture}")).unwrap()
-    }
 
     #[test]
     fn detects_every_type() {

@@ -219,21 +219,22 @@ harrier_sdk::export_detector!(CryptoMiner);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use harrier_sdk::testing::{Harness, medium_or_worse, process_info, types};
+    use harrier_sdk::testing::{medium_or_worse, process_info, types};
 
     harrier_sdk::detector_tests!(CryptoMiner);
 
-    fn run(config: &str, fixture: &str) -> Vec<Finding> {
-        let mut h = Harness::<CryptoMiner>::new(config).unwrap();
-        h.host_mut()
-            .add_process(process_info(100, 1, "/bin/bash"))
-            .add_process(process_info(1, 0, "/sbin/init"));
-        h.run_fixture(format!("{FIXTURES}{fixture}")).unwrap()
+    /// The fixtures' miners run under a bash (pid 100) started by init.
+    fn run_in_shell(config: &str, fixture: &str) -> Vec<Finding> {
+        run_with(config, fixture, |h| {
+            h.host_mut()
+                .add_process(process_info(100, 1, "/bin/bash"))
+                .add_process(process_info(1, 0, "/sbin/init"));
+        })
     }
 
     #[test]
     fn detects_name_stratum_and_pool() {
-        let f = run("{}", "crypto-miner/detect.jsonl");
+        let f = run_in_shell("{}", "crypto-miner/detect.jsonl");
         assert_eq!(types(&f), vec![MINER.finding_type; 3]);
         let pids: Vec<u32> = f.iter().map(|f| f.pid).collect();
         assert_eq!(pids, vec![101, 102, 103]);
@@ -247,20 +248,20 @@ mod tests {
 
     #[test]
     fn benign_workload_is_quiet() {
-        let f = run("{}", "benign.jsonl");
+        let f = run_in_shell("{}", "benign.jsonl");
         assert!(medium_or_worse(&f).is_empty(), "{:?}", medium_or_worse(&f));
     }
 
     #[test]
     fn allow_lists_and_container_switch_cut_findings() {
-        let f = run(
+        let f = run_in_shell(
             r#"{"allow_executables":["/tmp/*"]}"#,
             "crypto-miner/detect.jsonl",
         );
         assert_eq!(f.len(), 2);
-        let f = run(r#"{"containers_only":true}"#, "crypto-miner/detect.jsonl");
+        let f = run_in_shell(r#"{"containers_only":true}"#, "crypto-miner/detect.jsonl");
         assert_eq!(f.iter().map(|f| f.pid).collect::<Vec<_>>(), vec![103]);
-        let f = run(
+        let f = run_in_shell(
             r#"{"allow_parents":["/bin/bash"]}"#,
             "crypto-miner/detect.jsonl",
         );
@@ -269,7 +270,7 @@ mod tests {
 
     #[test]
     fn configuration_extends_and_errors_are_clear() {
-        let f = run(
+        let f = run_in_shell(
             r#"{"extra_miner_names":["ls"]}"#,
             "crypto-miner/detect.jsonl",
         );

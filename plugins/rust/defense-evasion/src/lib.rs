@@ -317,11 +317,6 @@ mod tests {
 
     harrier_sdk::detector_tests!(DefenseEvasion);
 
-    fn run(config: &str, fixture: &str) -> Vec<Finding> {
-        let mut h = Harness::<DefenseEvasion>::new(config).unwrap();
-        h.run_fixture(format!("{FIXTURES}{fixture}")).unwrap()
-    }
-
     #[test]
     fn detects_every_type_once() {
         let f = run("{}", "defense-evasion/detect.jsonl");

@@ -411,11 +411,6 @@ mod tests {
 
     harrier_sdk::detector_tests!(FileAccess);
 
-    fn run(config: &str, fixture: &str) -> Vec<Finding> {
-        let mut h = Harness::<FileAccess>::new(config).unwrap();
-        h.run_fixture(format!("{FIXTURES}{fixture}")).unwrap()
-    }
-
     #[test]
     fn detects_every_type_once() {
         let f = run("{}", "file-access/detect.jsonl");

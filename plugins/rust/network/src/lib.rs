@@ -419,11 +419,6 @@ mod tests {
 
     harrier_sdk::detector_tests!(Network);
 
-    fn run(config: &str, fixture: &str) -> Vec<Finding> {
-        let mut h = Harness::<Network>::new(config).unwrap();
-        h.run_fixture(format!("{FIXTURES}{fixture}")).unwrap()
-    }
-
     #[test]
     fn detects_every_type() {
         let f = run("{}", "network/detect.jsonl");

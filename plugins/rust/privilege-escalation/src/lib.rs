@@ -487,11 +487,6 @@ mod tests {
 
     harrier_sdk::detector_tests!(PrivilegeEscalation);
 
-    fn run(config: &str, fixture: &str) -> Vec<Finding> {
-        let mut h = Harness::<PrivilegeEscalation>::new(config).unwrap();
-        h.run_fixture(format!("{FIXTURES}{fixture}")).unwrap()
-    }
-
     #[test]
     fn detects_every_type_once() {
         let f = run("{}", "privilege-escalation/detect.jsonl");
