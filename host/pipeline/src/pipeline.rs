@@ -20,7 +20,8 @@ pub type EmitFn = Box<dyn FnMut(Emission) + Send>;
 pub struct PipelineStats {
     /// Events processed, by kind name.
     pub events: Vec<(String, u64)>,
-    /// Batches processed.
+    /// Runs of events handed to the detectors (a batch is cut before an
+    /// exec of a process already in it, so there can be more than batches).
     pub batches: u64,
     /// Raw findings returned by detectors.
     pub raw_findings: u64,

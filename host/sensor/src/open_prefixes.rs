@@ -118,6 +118,14 @@ mod tests {
     }
 
     #[test]
+    fn the_kernel_passes_the_same_writing_opens_as_the_host() {
+        assert_eq!(
+            harrier_sensor_common::OPEN_WRITE_FLAGS,
+            u64::from(harrier_events::open_interest::OPEN_WRITE_FLAGS)
+        );
+    }
+
+    #[test]
     fn more_prefixes_than_the_map_holds_turn_the_filter_off() {
         let many: Vec<String> = (0..=OPEN_PREFIX_ENTRIES)
             .map(|i| format!("/p{i}/"))

@@ -107,7 +107,8 @@ pub const OPEN_PREFIX_MAX: usize = 64;
 pub const OPEN_PREFIX_ENTRIES: u32 = 1024;
 
 /// `O_WRONLY | O_RDWR | O_CREAT | O_TRUNC`: an open with any of these is
-/// never filtered out, so the host always learns of written files.
+/// never filtered out, so the host always learns of written files (the
+/// contract's rule, wit/read-path-filter.rs; a host test keeps them equal).
 pub const OPEN_WRITE_FLAGS: u64 = 0o1 | 0o2 | 0o100 | 0o1000;
 
 /// How a spec's socket address argument is laid out (`SyscallSpec::addr_mode`).
