@@ -32,4 +32,5 @@ kinds! {
     NetListen => "net-listen",
     DnsQuery => "dns-query",
     FdRedirect => "fd-redirect",
+    DnsAnswer => "dns-answer",
 }

@@ -197,6 +197,7 @@ mod tests {
             comm: "x".into(),
             exe: exe.into(),
             container_id: container.map(str::to_string),
+            cgroup_id: None,
         }
     }
 

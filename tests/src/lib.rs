@@ -21,16 +21,19 @@ pub fn process(pid: u32, comm: &str, exe: &str) -> Process {
         comm: comm.into(),
         exe: exe.into(),
         container_id: None,
+        cgroup_id: None,
     }
 }
 
 /// An exec event of `filename` with `args`.
 pub fn exec_event(seq: u64, pid: u32, filename: &str, args: &[&str]) -> Event {
     Event {
+        fidelity: None,
         seq,
         time_ns: 1_700_000_000_000_000_000 + seq * 1000,
         process: process(pid, "sh", "/bin/sh"),
         detail: EventDetail::Exec(ExecEvent {
+            args_gap: None,
             filename: filename.into(),
             args: args.iter().map(|a| a.to_string()).collect(),
             args_truncated: false,
@@ -48,6 +51,7 @@ pub fn exec_event(seq: u64, pid: u32, filename: &str, args: &[&str]) -> Event {
 /// A successful open of `path` for reading.
 pub fn open_event(seq: u64, pid: u32, path: &str) -> Event {
     Event {
+        fidelity: None,
         seq,
         time_ns: 1_700_000_000_000_000_000 + seq * 1000,
         process: process(pid, "cat", "/usr/bin/cat"),

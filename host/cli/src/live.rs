@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use harrier_events::Event;
-use harrier_pipeline::source::{EventSource, Interest, Polled, SourceStats};
+use harrier_pipeline::source::{EventSource, Interest, Polled, SourceCounter, SourceStats};
 use harrier_sensor::LiveSensor;
 
 /// Switch on in the kernel what the detectors want: their event kinds and
@@ -40,6 +40,23 @@ impl EventSource for LiveSource {
             received: stats.received,
             dropped: stats.dropped,
             decode_errors: stats.decode_errors,
+            counters: vec![
+                SourceCounter {
+                    name: "harrier_sensor_missed_runs_total",
+                    help: "eBPF program runs the kernel skipped (a program already running on that CPU); their records are lost.",
+                    value: stats.missed,
+                },
+                SourceCounter {
+                    name: "harrier_sensor_dns_malformed_total",
+                    help: "Received port-53 datagrams that were not a DNS response (no event made).",
+                    value: stats.dns_malformed,
+                },
+                SourceCounter {
+                    name: "harrier_sensor_dns_incomplete_total",
+                    help: "DNS answers whose answer section was cut or malformed (the answers before it were delivered).",
+                    value: stats.dns_incomplete,
+                },
+            ],
         }
     }
 }

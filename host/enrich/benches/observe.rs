@@ -24,6 +24,7 @@ fn process(pid: u32, container: Option<String>) -> Process {
         comm: "worker".into(),
         exe: String::new(),
         container_id: container,
+        cgroup_id: None,
     }
 }
 
@@ -36,10 +37,12 @@ fn populated() -> Enricher {
     for pid in 2..2 + PROCESSES {
         let container = (pid % 2 == 0).then(|| format!("{:064x}", pid));
         let mut ev = Event {
+            fidelity: None,
             seq: pid as u64,
             time_ns: 1_000_000_000,
             process: process(pid, container),
             detail: EventDetail::Exec(ExecEvent {
+                args_gap: None,
                 filename: format!("/usr/local/bin/service-{pid}"),
                 args: vec!["service".into(), "--port".into(), pid.to_string()],
                 args_truncated: false,
@@ -67,6 +70,7 @@ fn stream(flags: u32, sensor_filled: bool) -> Vec<Event> {
                 p.exe = format!("/usr/local/bin/service-{pid}");
             }
             Event {
+                fidelity: None,
                 seq: i as u64,
                 time_ns: 2_000_000_000 + i as u64,
                 process: p,

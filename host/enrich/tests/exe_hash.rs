@@ -14,6 +14,7 @@ const HELLO_SHA256: &str = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e7304
 fn exec_of(path: &Path) -> EventDetail {
     let m = std::fs::metadata(path).unwrap();
     EventDetail::Exec(ExecEvent {
+        args_gap: None,
         filename: path.to_str().unwrap().into(),
         args: vec![],
         args_truncated: false,

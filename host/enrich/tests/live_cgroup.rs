@@ -181,6 +181,7 @@ fn cgroup_v2_cgroupfs_kubepods_moved_before_exec() {
         2 * S,
         proc_of(cg.pid(), 0, 0),
         EventDetail::Exec(ExecEvent {
+            args_gap: None,
             filename: "/usr/bin/sleep".into(),
             args: vec!["sleep".into(), "30".into()],
             args_truncated: false,

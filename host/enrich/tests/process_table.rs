@@ -14,6 +14,7 @@ const UID: &str = "0b8a5c1e-2f3d-4e5f-8a9b-0c1d2e3f4a5b";
 
 fn exec(filename: &str, args: &[&str], cwd: &str) -> EventDetail {
     EventDetail::Exec(ExecEvent {
+        args_gap: None,
         filename: filename.into(),
         args: args.iter().map(|a| a.to_string()).collect(),
         args_truncated: false,

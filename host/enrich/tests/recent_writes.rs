@@ -20,6 +20,7 @@ fn enricher() -> Enricher {
         S,
         proc_of(40, 1, 0),
         EventDetail::Exec(ExecEvent {
+            args_gap: None,
             filename: "/usr/bin/curl".into(),
             args: vec!["curl".into()],
             args_truncated: false,

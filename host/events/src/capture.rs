@@ -205,6 +205,7 @@ mod tests {
 
     fn exit_event(seq: u64) -> Event {
         Event {
+            fidelity: None,
             seq,
             time_ns: 1_700_000_000_000_000_000 + seq,
             process: Process {
@@ -218,6 +219,7 @@ mod tests {
                 comm: "sh".into(),
                 exe: "/bin/sh".into(),
                 container_id: None,
+                cgroup_id: None,
             },
             detail: EventDetail::Exit(ExitEvent { code: 3, signal: 0 }),
         }

@@ -218,8 +218,10 @@ mod tests {
             comm: "sh".into(),
             exe: "/bin/sh".into(),
             container_id: None,
+            cgroup_id: None,
         };
         let event = Event {
+            fidelity: None,
             seq: 42,
             time_ns: 7,
             process: process.clone(),

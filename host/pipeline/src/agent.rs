@@ -92,6 +92,8 @@ pub struct AgentStatus {
     pub source_dropped: Vec<(String, u64)>,
     /// Records the source could not decode.
     pub decode_errors: u64,
+    /// The source's other counters.
+    pub source_counters: Vec<crate::source::SourceCounter>,
     /// Hot reloads, refusals and unloads.
     pub reload: ReloadStats,
 }
@@ -307,6 +309,7 @@ impl Agent {
             source_received: by_kind(&source.received),
             source_dropped: by_kind(&source.dropped),
             decode_errors: source.decode_errors,
+            source_counters: source.counters.clone(),
             reload: ReloadStats::default(),
         };
         *self.status.lock().unwrap_or_else(|e| e.into_inner()) = status;

@@ -42,6 +42,7 @@ mod tests {
 
     fn event(pid: u32, ppid: u32, detail: EventDetail) -> Event {
         Event {
+            fidelity: None,
             seq: 0,
             time_ns: 0,
             process: Process {
@@ -55,6 +56,7 @@ mod tests {
                 comm: String::new(),
                 exe: String::new(),
                 container_id: None,
+                cgroup_id: None,
             },
             detail,
         }
@@ -65,6 +67,7 @@ mod tests {
             pid,
             ppid,
             EventDetail::Exec(ExecEvent {
+                args_gap: None,
                 filename: String::new(),
                 args: Vec::new(),
                 args_truncated: false,

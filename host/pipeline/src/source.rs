@@ -16,6 +16,20 @@ pub struct SourceStats {
     pub dropped: Vec<u64>,
     /// Records that could not be decoded.
     pub decode_errors: u64,
+    /// Other counters the source keeps (e.g. the sensor's missed program runs),
+    /// exported as they are.
+    pub counters: Vec<SourceCounter>,
+}
+
+/// One named counter of a source, exported to `/metrics` as `name`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SourceCounter {
+    /// Prometheus metric name (ends in `_total`).
+    pub name: &'static str,
+    /// One line of help.
+    pub help: &'static str,
+    /// The count.
+    pub value: u64,
 }
 
 /// What a poll found.
@@ -115,6 +129,7 @@ impl<R: BufRead + Send> EventSource for ReplaySource<R> {
             received: self.received.clone(),
             dropped: vec![0; EventKind::ALL.len()],
             decode_errors: 0,
+            counters: Vec::new(),
         }
     }
 }

@@ -17,6 +17,7 @@ const BATCH: usize = 256;
 
 fn open(seq: u64) -> Event {
     Event {
+        fidelity: None,
         seq,
         time_ns: 1_700_000_000_000_000_000 + seq,
         process: Process {
@@ -30,6 +31,7 @@ fn open(seq: u64) -> Event {
             comm: "nginx".into(),
             exe: "/usr/sbin/nginx".into(),
             container_id: None,
+            cgroup_id: None,
         },
         detail: EventDetail::FileOpen(FileOpenEvent {
             // A written file: it reaches every detector subscribed to opens.

@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod decode;
+pub mod dns;
 pub mod families;
 mod live;
 pub mod offsets;

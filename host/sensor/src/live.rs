@@ -229,11 +229,14 @@ impl LiveSensor {
             .filter_map(|(_, name)| self._ebpf.program(name)?.fd().ok())
             .filter_map(|fd| system::recursion_misses(fd.as_fd().as_raw_fd()).ok())
             .sum();
+        let dns = self.decoder.dns_counts();
         SensorStats {
             received: self.received.clone(),
             dropped,
             decode_errors: self.decode_errors,
             missed,
+            dns_malformed: dns.malformed,
+            dns_incomplete: dns.incomplete,
         }
     }
 

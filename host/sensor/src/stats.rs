@@ -16,6 +16,10 @@ pub struct SensorStats {
     /// Program runs the kernel skipped because the same program was already running on
     /// that CPU (a preempted syscall hook); the kind of the lost record is unknown.
     pub missed: u64,
+    /// DNS answer records whose payload was not a DNS response (no event made).
+    pub dns_malformed: u64,
+    /// DNS answers whose answer section was cut or malformed (answers before it delivered).
+    pub dns_incomplete: u64,
 }
 
 impl SensorStats {

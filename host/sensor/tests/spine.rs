@@ -469,3 +469,95 @@ fn read_only_opens_outside_the_wanted_prefixes_stay_in_the_kernel() {
     drop(std::fs::File::open(&other).unwrap());
     s.wait_for("read-only open with the filter off", opened(&other));
 }
+
+/// The cgroup2 mount point (the unified hierarchy on a hybrid v1/v2 host).
+fn cgroup2_root() -> std::path::PathBuf {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo");
+    mountinfo
+        .lines()
+        .find_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            (right.split(' ').next() == Some("cgroup2")).then(|| left.split(' ').nth(4))?
+        })
+        .map(std::path::PathBuf::from)
+        .expect("a cgroup2 hierarchy is mounted")
+}
+
+/// A cgroup2 directory created for one test, removed on drop (after its processes exited).
+struct TestCgroup(std::path::PathBuf);
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[test]
+fn cgroup_id_of_a_process_that_exits_at_once_is_its_cgroup2_inode() {
+    let Some(mut s) = sensor(
+        "cgroup_id_of_a_process_that_exits_at_once",
+        &[EventKind::Exec, EventKind::Exit],
+    ) else {
+        return;
+    };
+    use std::os::unix::fs::MetadataExt;
+    let dir = cgroup2_root().join(format!("harrier-test-cgroup-{}", me()));
+    let _ = std::fs::remove_dir(&dir);
+    std::fs::create_dir(&dir).expect("create a cgroup2 directory");
+    let cgroup = TestCgroup(dir);
+    let inode = std::fs::metadata(&cgroup.0).expect("stat cgroup").ino();
+    let procs = std::ffi::CString::new(
+        cgroup
+            .0
+            .join("cgroup.procs")
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .expect("no NUL in the path");
+    let marker = format!("harrier-cgroup-{}", me());
+    let mut cmd = std::process::Command::new("/bin/true");
+    cmd.arg(&marker);
+    // SAFETY: the closure only calls open, write and close (async-signal-safe), no allocation.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+            if fd < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let written = libc::write(fd, b"0".as_ptr().cast(), 1);
+            libc::close(fd);
+            if written != 1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().expect("spawn true in the cgroup");
+    let pid = child.id();
+    assert!(child.wait_with_output().expect("wait").status.success());
+
+    let exec = s.wait_for(
+        "exec",
+        |e| matches!(&e.detail, EventDetail::Exec(x) if x.args.contains(&marker)),
+    );
+    assert_eq!(exec.process.pid, pid);
+    assert_eq!(
+        exec.process.cgroup_id,
+        Some(inode),
+        "exec carries the cgroup's inode"
+    );
+    let exit = s.wait_for("exit", |e| {
+        e.process.pid == pid && matches!(e.detail, EventDetail::Exit(_))
+    });
+    assert_eq!(
+        exit.process.cgroup_id,
+        Some(inode),
+        "exit carries the cgroup's inode"
+    );
+    // This process is elsewhere: the id tells cgroups apart.
+    assert_ne!(
+        std::fs::metadata(cgroup2_root()).unwrap().ino(),
+        inode,
+        "a fresh cgroup has its own inode"
+    );
+}

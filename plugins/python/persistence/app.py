@@ -15,6 +15,7 @@ Configuration (JSON object, unknown keys refused):
 ``disabled_types`` (finding types not to report).
 """
 
+import dataclasses
 import json
 
 import wit_world
@@ -150,6 +151,11 @@ _DETAILS = {
 }
 
 
+def _record(cls, raw):
+    """A WIT record from its capture JSON; fields the capture predates (options) are none."""
+    return cls(**{f.name: raw.get(f.name) for f in dataclasses.fields(cls)})
+
+
 def events_from_capture(text):
     """Events of a capture (header line, then one event per line) this detector handles."""
     lines = [l for l in text.splitlines() if l.strip()]
@@ -165,8 +171,9 @@ def events_from_capture(text):
         events.append(types.Event(
             seq=raw["seq"],
             time_ns=raw["time_ns"],
-            process=types.Process(**raw["process"]),
-            detail=detail_cls(payload_cls(**payload)),
+            process=_record(types.Process, raw["process"]),
+            detail=detail_cls(_record(payload_cls, payload)),
+            fidelity=None,
         ))
     return events
 

@@ -22,16 +22,32 @@ pub const SCRATCH_SIZE: usize = RECORD_MAX * 2;
 pub const STR_MAX: usize = 512;
 /// Largest payload of the argv and environment items of an exec record.
 pub const ARGS_MAX: usize = 2048;
+/// When argv is longer than [`ARGS_MAX`], the bytes kept of its head and of its
+/// tail (items `EXEC_ARGV` and `EXEC_ARGV_TAIL`), so padding cannot push an
+/// indicator at the end of a command line out of sight.
+pub const ARGS_HALF: usize = ARGS_MAX / 2;
 /// Largest payload of the environment item of an exec record.
 pub const ENV_MAX: usize = 4096;
 /// Largest single path component read from a dentry.
 pub const NAME_MAX: usize = 256;
-/// Most path components walked from a dentry towards the root.
+/// Most path components copied leaf first from a dentry walk; a deeper path
+/// keeps these and its [`PATH_TOP`] components nearest the root.
 pub const PATH_DEPTH: u32 = 24;
+/// Most bytes of leaf-first components copied from a dentry walk; past them
+/// (or [`PATH_DEPTH`] components) a path keeps only its [`PATH_TOP`] top components.
+pub const PATH_LEAF_BYTES: usize = 1536;
+/// Components nearest the root kept of a path deeper than [`PATH_DEPTH`]
+/// components or than the record's room (the mount point and first directories).
+pub const PATH_TOP: usize = 4;
+/// Most steps of a dentry walk (components and mount crossings): enough for a
+/// path of `PATH_MAX` bytes of one-letter components.
+pub const PATH_STEPS: u32 = 4160;
 /// Largest socket address captured.
 pub const SOCKADDR_MAX: usize = 128;
 /// Largest payload prefix captured from a send (DNS queries).
 pub const PAYLOAD_MAX: usize = 256;
+/// Largest prefix of a received datagram captured (DNS answers).
+pub const RECV_MAX: usize = 2048;
 /// Largest fixed struct read from a user pointer (e.g. `struct open_how`).
 pub const BLOB_MAX: usize = 64;
 /// Value meaning "no argument" in a [`SyscallSpec`] argument index.
@@ -48,12 +64,17 @@ pub const REC_TRUNCATED: u8 = 2;
 
 /// `ItemHeader::flags`: the payload was cut at its bound.
 pub const ITEM_TRUNCATED: u8 = 1;
+/// `ItemHeader::flags`: a dentry path whose middle components were left out:
+/// the leaf-first components kept, an empty component (a lone NUL), then the
+/// [`PATH_TOP`] components nearest the root, leaf first.
+pub const ITEM_CUT: u8 = 2;
 
 /// Item tags: what an item's payload is.
 pub mod tag {
     /// Exec: the filename given to execve (kernel string, NUL-terminated).
     pub const EXEC_FILENAME: u8 = 1;
-    /// Exec: the argv region, NUL-separated.
+    /// Exec: the argv region, NUL-separated (its first [`crate::ARGS_HALF`] bytes when longer
+    /// than [`crate::ARGS_MAX`]).
     pub const EXEC_ARGV: u8 = 2;
     /// Exec: the environment region, NUL-separated.
     pub const EXEC_ENV: u8 = 3;
@@ -63,13 +84,15 @@ pub mod tag {
     pub const EXEC_INFO: u8 = 5;
     /// Exec: the executable's own path (symlinks resolved), dentry components leaf first.
     pub const EXEC_EXE: u8 = 6;
+    /// Exec: the last [`crate::ARGS_HALF`] bytes of an argv region longer than [`crate::ARGS_MAX`].
+    pub const EXEC_ARGV_TAIL: u8 = 7;
     /// Syscall string argument 0..=2 (user string, NUL-terminated).
     pub const STR0: u8 = 10;
     /// Base directory for a relative `STR0+i`, as dentry components leaf first.
     pub const BASE0: u8 = 20;
     /// A socket address (raw `struct sockaddr` bytes).
     pub const SOCKADDR: u8 = 30;
-    /// A prefix of the data sent (DNS).
+    /// A prefix of the data sent or received (DNS).
     pub const PAYLOAD: u8 = 31;
     /// The path of the file behind the spec's fd argument, dentry components leaf first.
     pub const FD_PATH: u8 = 32;
@@ -97,6 +120,20 @@ pub mod filter {
     /// create nor truncate and the path (`str_args[0]`) is absolute, only when
     /// the path starts with a prefix in the `OPEN_PREFIXES` map.
     pub const OPEN_READ: u8 = 6;
+    /// A receive (DNS answers): at entry, only when the fd argument is an
+    /// IPv4/IPv6 datagram socket (and, without an address argument, connected
+    /// to port 53); at exit, only when data arrived from port 53.
+    pub const DNS_REPLY: u8 = 7;
+}
+
+/// Where the length of the payload a spec captures comes from (`SyscallSpec::payload_mode`).
+pub mod payload_mode {
+    /// Data sent: the argument after the payload pointer (or the first iovec's length).
+    pub const SENT: u8 = 0;
+    /// Data received: the syscall result, bounded by the buffer (or first iovec) length.
+    pub const RECEIVED: u8 = 1;
+    /// Data received by recvmmsg: the first `struct mmsghdr`'s `msg_len`.
+    pub const RECEIVED_MMSG: u8 = 2;
 }
 
 /// Bytes of a path the kernel compares with the `OPEN_PREFIXES` map; longer
@@ -165,8 +202,10 @@ pub struct SyscallSpec {
     pub blob_arg: u8,
     /// Bytes of the blob to copy (≤ [`BLOB_MAX`]).
     pub blob_len: u8,
+    /// One of [`payload_mode`].
+    pub payload_mode: u8,
     /// Reserved, zero.
-    pub _pad: [u8; 3],
+    pub _pad: [u8; 2],
 }
 
 impl SyscallSpec {
@@ -186,7 +225,8 @@ impl SyscallSpec {
         fd_mode: 0,
         blob_arg: NO_ARG,
         blob_len: 0,
-        _pad: [0; 3],
+        payload_mode: payload_mode::SENT,
+        _pad: [0; 2],
     };
 }
 
@@ -339,6 +379,9 @@ pub struct RecordHeader {
     pub args: [u64; 6],
     /// `comm` of the current task.
     pub comm: [u8; 16],
+    /// `bpf_get_current_cgroup_id()`: the task's cgroup in the unified (v2)
+    /// hierarchy, equal to the inode number of its cgroup2 directory.
+    pub cgroup_id: u64,
 }
 
 /// Header of one item following the record header.

@@ -2,7 +2,7 @@
 
 use aya_ebpf::helpers::{
     bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_probe_read_kernel,
-    generated::{bpf_get_current_task, bpf_ktime_get_boot_ns},
+    generated::{bpf_get_current_cgroup_id, bpf_get_current_task, bpf_ktime_get_boot_ns},
 };
 pub use harrier_sensor_common::Offsets;
 use harrier_sensor_common::{FdInfo, RecordHeader};
@@ -113,6 +113,7 @@ pub fn fill_header(h: &mut RecordHeader, o: &Offsets, kind: u8) {
     h.ret = 0;
     h.args = [0; 6];
     h.comm = bpf_get_current_comm().unwrap_or_default();
+    h.cgroup_id = unsafe { bpf_get_current_cgroup_id() };
 }
 
 /// The `struct file *` behind `fd` in the current task, 0 if none.

@@ -6,7 +6,8 @@ use aya_ebpf::{
     maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
 };
 use harrier_sensor_common::{
-    MAX_KINDS, MAX_SYSCALLS, OPEN_PREFIX_ENTRIES, OPEN_PREFIX_MAX, SCRATCH_SIZE, SyscallSpec,
+    MAX_KINDS, MAX_SYSCALLS, NAME_MAX, OPEN_PREFIX_ENTRIES, OPEN_PREFIX_MAX, PATH_TOP,
+    SCRATCH_SIZE, SyscallSpec,
 };
 
 /// Records to user space (size set by the host at load).
@@ -32,7 +33,8 @@ pub static EXCLUDED: HashMap<u32, u8> = HashMap::with_max_entries(64, 0);
 /// Path prefixes of the read-only opens some detector wants (`filter::OPEN_READ`).
 /// The empty prefix, which matches every path, switches the filter off.
 #[map]
-pub static OPEN_PREFIXES: LpmTrie<[u8; OPEN_PREFIX_MAX], u8> = LpmTrie::with_max_entries(OPEN_PREFIX_ENTRIES, 0);
+pub static OPEN_PREFIXES: LpmTrie<[u8; OPEN_PREFIX_MAX], u8> =
+    LpmTrie::with_max_entries(OPEN_PREFIX_ENTRIES, 0);
 
 /// Syscall arguments kept from entry to exit, by pid_tgid.
 #[map]
@@ -78,6 +80,9 @@ pub struct Scratch {
     pub off: u64,
     /// Dentry walk state (see writer.rs).
     pub walk: Walk,
+    /// The last [`PATH_TOP`] components a walk passed without copying them,
+    /// a ring indexed by `Walk::skipped`.
+    pub top: [[u8; NAME_MAX]; PATH_TOP],
     /// The slot this buffer is (set by the writer, read by the walk callback).
     pub slot: u32,
     pub _pad: u32,
@@ -94,6 +99,10 @@ pub struct Walk {
     pub vfsmnt: u64,
     pub mnt_root: u64,
     pub done: u64,
+    /// Components copied leaf first.
+    pub copied: u64,
+    /// Components passed after the copy stopped (the last PATH_TOP are in `top`).
+    pub skipped: u64,
 }
 
 /// Whether the kind with this index is switched on.

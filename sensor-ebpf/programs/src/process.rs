@@ -1,8 +1,8 @@
 //! Process family: exec, exit and fork from the scheduler's raw tracepoints.
 //!
 //! Record layouts (decoded in host/sensor/src/families/process.rs):
-//! - exec: `args[0]` = old pid; items EXEC_INFO, EXEC_FILENAME, EXEC_ARGV, EXEC_EXE, EXEC_CWD,
-//!   EXEC_ENV.
+//! - exec: `args[0]` = old pid; items EXEC_INFO, EXEC_FILENAME, EXEC_ARGV (and EXEC_ARGV_TAIL
+//!   when argv is longer than ARGS_MAX), EXEC_EXE, EXEC_CWD, EXEC_ENV.
 //! - exit: `args[0]` = task exit_code (status).
 //! - fork: `args[0]` = child tid, `args[1]` = child tgid, `args[2]` = clone flags word
 //!   (raw first argument, or clone_args.flags for clone3), `args[3]` = syscall number
@@ -13,7 +13,7 @@ use aya_ebpf::{
     macros::raw_tracepoint,
     programs::RawTracePointContext,
 };
-use harrier_sensor_common::{ARGS_MAX, ENV_MAX, ExecInfo, NO_ARG, STR_MAX, tag};
+use harrier_sensor_common::{ARGS_HALF, ARGS_MAX, ENV_MAX, ExecInfo, NO_ARG, STR_MAX, tag};
 
 use crate::{
     kernel::{fill_header, offsets, read, read_ptr},
@@ -77,8 +77,14 @@ pub fn sched_process_exec(ctx: RawTracePointContext) -> u32 {
         read_ptr(bprm + o.bprm_filename as u64),
         false,
     );
-    if arg_end > arg_start {
-        w.put_bytes::<ARGS_MAX>(tag::EXEC_ARGV, arg_start, arg_end - arg_start, true);
+    let args_len = arg_end.wrapping_sub(arg_start);
+    if args_len > ARGS_MAX as u64 && arg_end > arg_start {
+        // Head and tail: an indicator after padding stays in sight.
+        w.put_bytes::<ARGS_HALF>(tag::EXEC_ARGV, arg_start, ARGS_HALF as u64, true);
+        let tail = arg_end - ARGS_HALF as u64;
+        w.put_bytes::<ARGS_HALF>(tag::EXEC_ARGV_TAIL, tail, ARGS_HALF as u64, true);
+    } else if arg_end > arg_start {
+        w.put_bytes::<ARGS_MAX>(tag::EXEC_ARGV, arg_start, args_len, true);
     }
     let exe = file + o.file_path as u64;
     w.put_dpath(

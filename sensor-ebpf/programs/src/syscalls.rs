@@ -18,8 +18,8 @@ use aya_ebpf::{
 };
 use harrier_sensor_common::{
     BLOB_MAX, MAX_SYSCALLS, NO_ARG, NO_BASE, NO_KIND, OPEN_PREFIX_MAX, OPEN_WRITE_FLAGS,
-    PAYLOAD_MAX, REC_HAS_RESULT, SOCKADDR_MAX, STR_MAX, SyscallSpec, addr_mode, fd_mode, filter,
-    tag,
+    PAYLOAD_MAX, REC_HAS_RESULT, RECV_MAX, SOCKADDR_MAX, STR_MAX, SyscallSpec, addr_mode, fd_mode,
+    filter, payload_mode, tag,
 };
 
 use crate::{
@@ -39,6 +39,10 @@ const ORIG_AX: usize = 120;
 const AT_FDCWD: i32 = -100;
 /// `PROT_EXEC`.
 const PROT_EXEC: u64 = 4;
+/// `SOCK_DGRAM`.
+const SOCK_DGRAM: u16 = 2;
+/// `sizeof(struct msghdr)`: where `msg_len` sits in a `struct mmsghdr`.
+const MMSGHDR_LEN_AT: u64 = 56;
 
 #[inline(always)]
 fn spec_for(nr: u64) -> Option<&'static SyscallSpec> {
@@ -102,6 +106,7 @@ pub fn sys_enter(ctx: RawTracePointContext) -> u32 {
                 return 0;
             }
         }
+        filter::DNS_REPLY if !may_receive_dns(&args, spec) => return 0,
         _ => {}
     }
     // After the filters: they are cheaper than this hash lookup and reject more.
@@ -124,6 +129,23 @@ fn wanted_read_path(ptr: u64) -> bool {
         return true;
     }
     key.data[0] != b'/' || OPEN_PREFIXES.get(&key).is_some()
+}
+
+/// Could a receive on the fd argument bring a DNS answer? An IPv4/IPv6
+/// datagram socket; without an address argument (read), connected to port 53.
+/// Checked at entry so that a hooked `read` of anything else costs no stash.
+#[inline(always)]
+fn may_receive_dns(args: &[u64; 6], spec: &SyscallSpec) -> bool {
+    let o = offsets();
+    let file = fd_file(o, arg(args, spec.fd_arg));
+    if file == 0 {
+        return false;
+    }
+    let info = fd_info(o, file);
+    if info.sock_type != SOCK_DGRAM || (info.family != 2 && info.family != 10) {
+        return false;
+    }
+    spec.addr_mode != addr_mode::NONE || info.dport == 53
 }
 
 /// sys_exit(struct pt_regs *regs, long ret)
@@ -165,6 +187,9 @@ pub fn sys_exit(ctx: RawTracePointContext) -> u32 {
     if spec.filter == filter::DNS && !is_dns(o, &args, spec, fd_file_ptr) {
         return 0;
     }
+    if spec.filter == filter::DNS_REPLY && (ret <= 0 || !is_dns(o, &args, spec, fd_file_ptr)) {
+        return 0;
+    }
 
     let Some(buf) = scratch(Slot::Syscall) else {
         return 0;
@@ -178,10 +203,12 @@ pub fn sys_exit(ctx: RawTracePointContext) -> u32 {
     h.args = args;
 
     put_strings(&mut w, o, &args, spec);
-    put_address(&mut w, &args, spec);
+    let (data, len) = put_address(&mut w, &args, spec);
     if spec.payload_arg != NO_ARG {
         let len = arg(&args, spec.payload_arg.wrapping_add(1));
-        w.put_bytes::<PAYLOAD_MAX>(tag::PAYLOAD, arg(&args, spec.payload_arg), len, true);
+        put_payload(&mut w, &args, spec, ret, arg(&args, spec.payload_arg), len);
+    } else if data != 0 {
+        put_payload(&mut w, &args, spec, ret, data, len);
     }
     if fd_file_ptr != 0 {
         if spec.fd_mode & fd_mode::INFO != 0 {
@@ -313,34 +340,55 @@ fn put_file_path(w: &mut Writer, o: &Offsets, tag: u8, file: u64) {
     );
 }
 
-/// The socket address argument (and, for sendmsg, the first iovec as payload).
+/// The data sent or received at `data` in a buffer of `len` bytes, bounded per
+/// [`payload_mode`]: what was sent, or what arrived (the result).
 #[inline(always)]
-fn put_address(w: &mut Writer, args: &[u64; 6], spec: &SyscallSpec) {
+fn put_payload(w: &mut Writer, args: &[u64; 6], spec: &SyscallSpec, ret: i64, data: u64, len: u64) {
+    if spec.payload_mode == payload_mode::SENT {
+        w.put_bytes::<PAYLOAD_MAX>(tag::PAYLOAD, data, len, true);
+        return;
+    }
+    let got = if spec.payload_mode == payload_mode::RECEIVED_MMSG {
+        let at = arg(args, spec.addr_arg) + MMSGHDR_LEN_AT;
+        unsafe { bpf_probe_read_user(at as *const u32) }.unwrap_or(0) as u64
+    } else {
+        ret as u64
+    };
+    let len = if got < len { got } else { len };
+    w.put_bytes::<RECV_MAX>(tag::PAYLOAD, data, len, true);
+}
+
+/// The socket address argument. For a `struct msghdr`, returns its first
+/// iovec (base, length), the payload; otherwise (0, 0).
+#[inline(always)]
+fn put_address(w: &mut Writer, args: &[u64; 6], spec: &SyscallSpec) -> (u64, u64) {
     match spec.addr_mode {
         addr_mode::PTR_LEN => {
             let len = arg(args, spec.addr_len_arg) & 0xffff_ffff;
             w.put_bytes::<SOCKADDR_MAX>(tag::SOCKADDR, arg(args, spec.addr_arg), len, true);
+            (0, 0)
         }
         addr_mode::PTR_LEN_PTR => {
             let len_ptr = arg(args, spec.addr_len_arg);
             if len_ptr == 0 {
-                return;
+                return (0, 0);
             }
             let len = unsafe { bpf_probe_read_user(len_ptr as *const u32) }.unwrap_or(0);
             w.put_bytes::<SOCKADDR_MAX>(tag::SOCKADDR, arg(args, spec.addr_arg), len as u64, true);
+            (0, 0)
         }
         addr_mode::MSGHDR => {
             let msg = arg(args, spec.addr_arg);
             if msg == 0 {
-                return;
+                return (0, 0);
             }
             // struct msghdr: msg_name @0, msg_namelen @8, msg_iov @16.
             let head = unsafe { bpf_probe_read_user(msg as *const [u64; 3]) }.unwrap_or([0; 3]);
             w.put_bytes::<SOCKADDR_MAX>(tag::SOCKADDR, head[0], head[1] & 0xffff_ffff, true);
             // struct iovec: iov_base @0, iov_len @8.
             let iov = unsafe { bpf_probe_read_user(head[2] as *const [u64; 2]) }.unwrap_or([0; 2]);
-            w.put_bytes::<PAYLOAD_MAX>(tag::PAYLOAD, iov[0], iov[1], true);
+            (iov[0], iov[1])
         }
-        _ => {}
+        _ => (0, 0),
     }
 }

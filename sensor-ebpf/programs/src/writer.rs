@@ -14,8 +14,8 @@ use core::{
     ptr::{addr_of_mut, read_volatile, write_volatile},
 };
 use harrier_sensor_common::{
-    HEADER_SIZE, ITEM_HEADER_SIZE, ITEM_TRUNCATED, ItemHeader, NAME_MAX, PATH_DEPTH, REC_TRUNCATED,
-    RECORD_MAX, RecordHeader,
+    HEADER_SIZE, ITEM_CUT, ITEM_HEADER_SIZE, ITEM_TRUNCATED, ItemHeader, NAME_MAX, PATH_DEPTH,
+    PATH_LEAF_BYTES, PATH_STEPS, PATH_TOP, REC_TRUNCATED, RECORD_MAX, RecordHeader,
 };
 
 use crate::{
@@ -187,8 +187,11 @@ impl Writer {
     }
 
     /// Append the path of `dentry` on `vfsmount` as components, leaf first, each NUL-terminated.
-    /// The item is marked truncated when the walk stopped before the root.
-    /// The walk runs in `bpf_loop` so the verifier checks one step, not every unrolled path.
+    /// A path deeper than [`PATH_DEPTH`] components (or than the room left) keeps its
+    /// leaf-first components, a lone NUL, and its [`PATH_TOP`] components nearest the
+    /// root (marked [`ITEM_CUT`]). The item is marked truncated when the walk stopped
+    /// before the root. The walk runs in `bpf_loop` so the verifier checks one step,
+    /// not every unrolled path.
     #[inline(always)]
     pub fn put_dpath(&mut self, tag: u8, o: &Offsets, dentry: u64, vfsmount: u64) {
         if dentry == 0 || vfsmount == 0 {
@@ -204,20 +207,54 @@ impl Writer {
             vfsmnt: vfsmount,
             mnt_root: read_ptr(vfsmount + o.vfsmount_root as u64),
             done: 0,
+            copied: 0,
+            skipped: 0,
         };
         unsafe { write_volatile(addr_of_mut!((*self.s).walk), walk) };
         let mut slot = self.slot as u32;
         unsafe {
             bpf_loop(
-                PATH_DEPTH,
+                PATH_STEPS,
                 walk_step as *const () as *mut c_void,
                 &mut slot as *mut u32 as *mut c_void,
                 0,
             )
         };
         let walk = unsafe { read_volatile(addr_of_mut!((*self.s).walk)) };
-        let flags = if walk.done != 0 { 0 } else { ITEM_TRUNCATED };
-        self.close(start, tag, flags, walk.used as usize & MASK);
+        let mut flags = if walk.done != 0 { 0 } else { ITEM_TRUNCATED };
+        let mut used = walk.used as usize & MASK;
+        if walk.skipped > 0 {
+            let kept = if walk.skipped > PATH_TOP as u64 {
+                // Components were left out between the leaf part and the top.
+                flags |= ITEM_CUT;
+                let at = (start + ITEM_HEADER_SIZE + used) & MASK;
+                unsafe { *self.buf().add(at) = 0 };
+                used += 1;
+                PATH_TOP as u64
+            } else {
+                walk.skipped
+            };
+            for i in 0..PATH_TOP as u64 {
+                if i >= kept {
+                    break;
+                }
+                // Oldest first: the ring's entries in walk (leaf-first) order.
+                let slot = ((walk.skipped - kept + i) as usize) & (PATH_TOP - 1);
+                let at = (start + ITEM_HEADER_SIZE + used) & MASK;
+                let n = unsafe {
+                    bpf_probe_read_kernel_str(
+                        self.buf().add(at) as *mut c_void,
+                        NAME_MAX as u32,
+                        addr_of_mut!((*self.s).top[slot]) as *const c_void,
+                    )
+                };
+                if n <= 0 {
+                    break;
+                }
+                used += (n as usize) & (NAME_MAX * 2 - 1);
+            }
+        }
+        self.close(start, tag, flags, used & MASK);
     }
 }
 
@@ -250,10 +287,29 @@ extern "C" fn walk_step(_index: u32, ctx: *mut c_void) -> i64 {
         walk.mnt_root = read_ptr(walk.vfsmnt + o.vfsmount_root as u64);
         return 0;
     }
-    if walk.used + NAME_MAX as u64 > walk.room {
-        return 1;
-    }
     let name = read_ptr(dentry + o.dentry_name as u64);
+    // Copy leaf first while there is depth and room (kept for the top
+    // components and the gap marker); past that, keep the last PATH_TOP in the ring.
+    let reserve = (NAME_MAX * (PATH_TOP + 1)) as u64;
+    if walk.room < reserve {
+        // Too little room for the top components: copy what fits, as before.
+        if walk.used + NAME_MAX as u64 > walk.room {
+            return 1;
+        }
+    } else if walk.skipped > 0
+        || walk.copied >= PATH_DEPTH as u64
+        || walk.used + NAME_MAX as u64 > PATH_LEAF_BYTES as u64
+        || walk.used + reserve > walk.room
+    {
+        let slot = (walk.skipped as usize) & (PATH_TOP - 1);
+        let top = unsafe { addr_of_mut!((*s).top[slot]) } as *mut c_void;
+        if unsafe { bpf_probe_read_kernel_str(top, NAME_MAX as u32, name as *const c_void) } <= 0 {
+            return 1;
+        }
+        walk.skipped += 1;
+        walk.dentry = parent;
+        return 0;
+    }
     let at = ((walk.start + ITEM_HEADER_SIZE as u64 + walk.used) as usize) & MASK;
     let n = unsafe {
         bpf_probe_read_kernel_str(
@@ -266,6 +322,7 @@ extern "C" fn walk_step(_index: u32, ctx: *mut c_void) -> i64 {
         return 1;
     }
     walk.used += (n as u64) & (NAME_MAX as u64 * 2 - 1);
+    walk.copied += 1;
     walk.dentry = parent;
     0
 }

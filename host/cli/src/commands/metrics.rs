@@ -78,6 +78,9 @@ pub fn render(status: &AgentStatus, sinks: &[SinkStats]) -> String {
         ),
         status.decode_errors,
     );
+    for counter in &status.source_counters {
+        scalar(o, (counter.name, counter.help), counter.value);
+    }
     scalar(
         o,
         ("harrier_batches_total", "Batches processed."),

@@ -29,12 +29,14 @@ pub fn proc_of(pid: u32, ppid: u32, uid: u32) -> Process {
         comm: format!("comm{pid}"),
         exe: String::new(),
         container_id: None,
+        cgroup_id: None,
     }
 }
 
 /// An event of `process` at `time_ns`.
 pub fn event(time_ns: u64, process: Process, detail: EventDetail) -> Event {
     Event {
+        fidelity: None,
         seq: time_ns,
         time_ns,
         process,

@@ -2,14 +2,15 @@
 //!
 //! Nothing here needs privileges or a kernel: it is bytes in, events out.
 
+mod fidelity;
 pub mod record;
 
-use harrier_events::{Event, EventDetail, EventKind, Process};
+use harrier_events::{DnsAnswerEvent, Event, EventDetail, EventKind, Process};
 use harrier_sensor_common::MAX_SYSCALLS;
 
 pub use record::{Item, RawRecord};
 
-use crate::families::{self, process};
+use crate::families::{self, network, process};
 
 /// A record that cannot be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,6 +55,17 @@ pub struct Decoder {
     enabled: [bool; EventKind::ALL.len()],
     syscall_names: Vec<&'static str>,
     max_args: usize,
+    dns: DnsCounts,
+}
+
+/// DNS answers the decoder could not fully read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DnsCounts {
+    /// Records whose payload is not a DNS response (no event made).
+    pub malformed: u64,
+    /// Responses whose answer section was cut or malformed (the answers before
+    /// the cut are in the event).
+    pub incomplete: u64,
 }
 
 impl Decoder {
@@ -72,7 +84,13 @@ impl Decoder {
             enabled: [true; EventKind::ALL.len()],
             syscall_names,
             max_args: usize::MAX,
+            dns: DnsCounts::default(),
         }
+    }
+
+    /// DNS answers that were malformed or incomplete so far.
+    pub fn dns_counts(&self) -> DnsCounts {
+        self.dns
     }
 
     /// Keep at most `max` exec arguments (more are dropped and the event marked truncated).
@@ -105,9 +123,12 @@ impl Decoder {
             return Err(DecodeError::UnknownSyscall(h.nr));
         }
         let detail = match kind {
-            EventKind::Exec => Some(process::decode_exec(&rec)),
+            EventKind::Exec => Some(process::decode_exec(&rec, self.max_args)),
             EventKind::Exit => Some(process::decode_exit(&rec)),
             EventKind::Fork => Some(process::decode_fork(&rec, self.syscall_name(rec.arg(3)))),
+            EventKind::DnsAnswer if !self.syscall_name(h.nr as u64).is_empty() => {
+                self.dns_answer(&rec)
+            }
             _ => {
                 let name = self.syscall_name(h.nr as u64);
                 if name.is_empty() {
@@ -116,15 +137,9 @@ impl Decoder {
                 families::decode_syscall(kind, name, &rec)
             }
         };
-        let Some(mut detail) = detail else {
+        let Some(detail) = detail else {
             return Ok(None);
         };
-        if let EventDetail::Exec(exec) = &mut detail
-            && exec.args.len() > self.max_args
-        {
-            exec.args.truncate(self.max_args);
-            exec.args_truncated = true;
-        }
         if !self.enabled[detail.kind().index()] {
             return Ok(None);
         }
@@ -136,9 +151,11 @@ impl Decoder {
                 .unwrap_or_else(|| e.filename.clone()),
             _ => String::new(),
         };
+        let comm = rec.text(record::COMM, None, record::until_nul(&h.comm));
         let seq = self.next_seq;
         self.next_seq += 1;
         Ok(Some(Event {
+            fidelity: fidelity::of(kind, rec.take_notes()),
             seq,
             time_ns: (h.boot_ns as i64)
                 .saturating_add(self.boot_to_epoch_ns)
@@ -151,12 +168,38 @@ impl Decoder {
                 euid: h.euid,
                 gid: h.gid,
                 egid: h.egid,
-                comm: record::cstr(&h.comm),
+                comm,
                 exe,
                 container_id: None,
+                cgroup_id: (h.cgroup_id != 0).then_some(h.cgroup_id),
             },
             detail,
         }))
+    }
+}
+
+impl Decoder {
+    /// A DNS answer event, counting what cannot be read (`None`: not a response).
+    fn dns_answer(&mut self, rec: &RawRecord<'_>) -> Option<EventDetail> {
+        match network::decode_dns_answer(rec) {
+            Ok(response) => {
+                if !response.complete {
+                    self.dns.incomplete += 1;
+                }
+                Some(EventDetail::DnsAnswer(DnsAnswerEvent {
+                    query: response.query,
+                    query_type: response.query_type,
+                    rcode: response.rcode,
+                    answers: response.answers,
+                    server: network::dns_server(rec),
+                }))
+            }
+            Err(error) => {
+                self.dns.malformed += 1;
+                tracing::debug!(%error, pid = rec.header.pid, "malformed DNS answer");
+                None
+            }
+        }
     }
 }
 

@@ -1,10 +1,17 @@
 //! A raw record from the ring buffer, split into its header and items.
 
+use std::cell::RefCell;
+use std::fmt::Write as _;
+
 use harrier_sensor_common::{
-    HEADER_SIZE, ITEM_HEADER_SIZE, ITEM_TRUNCATED, ItemHeader, REC_HAS_RESULT, RecordHeader,
+    HEADER_SIZE, ITEM_CUT, ITEM_HEADER_SIZE, ITEM_TRUNCATED, ItemHeader, REC_HAS_RESULT,
+    RecordHeader, tag,
 };
 
 use super::DecodeError;
+
+/// The component shown where a cut path left components out.
+pub const GAP: &str = "\u{2026}";
 
 /// Highest item tag the decoder indexes.
 const MAX_TAG: usize = 40;
@@ -16,7 +23,31 @@ pub struct Item<'a> {
     pub data: &'a [u8],
     /// The payload was cut at its bound.
     pub truncated: bool,
+    /// A dentry path whose middle components were left out (see `ITEM_CUT`).
+    pub cut: bool,
 }
+
+/// What decoding a string of a record found: cut, or not valid UTF-8.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// The string of item `tag` was cut at the sensor's bounds.
+    Cut {
+        /// Item tag (or [`COMM`]).
+        tag: u8,
+    },
+    /// The string of item `tag` (argument `index` of argv) was not valid UTF-8.
+    Raw {
+        /// Item tag (or [`COMM`]).
+        tag: u8,
+        /// Position in the exec arguments, for argv.
+        index: Option<usize>,
+        /// The bytes, escaped by [`escape_lossless`].
+        escaped: String,
+    },
+}
+
+/// Pseudo item tag of the header's `comm`, for notes.
+pub const COMM: u8 = 0;
 
 /// A parsed record: the fixed header and its items indexed by tag.
 #[derive(Debug)]
@@ -24,6 +55,7 @@ pub struct RawRecord<'a> {
     /// The fixed header.
     pub header: RecordHeader,
     items: [Option<Item<'a>>; MAX_TAG],
+    notes: RefCell<Vec<Note>>,
 }
 
 impl<'a> RawRecord<'a> {
@@ -64,11 +96,16 @@ impl<'a> RawRecord<'a> {
                 items[item.tag as usize] = Some(Item {
                     data: &bytes[start..end],
                     truncated: item.flags & ITEM_TRUNCATED != 0,
+                    cut: item.flags & ITEM_CUT != 0,
                 });
             }
             off = start + ((item.len as usize + 7) & !7);
         }
-        Ok(RawRecord { header, items })
+        Ok(RawRecord {
+            header,
+            items,
+            notes: RefCell::new(Vec::new()),
+        })
     }
 
     /// The item with this tag, if present.
@@ -90,76 +127,164 @@ impl<'a> RawRecord<'a> {
         self.header.args[i]
     }
 
-    /// A NUL-terminated string item, lossily decoded, with its truncation flag.
-    pub fn string(&self, tag: u8) -> Option<(String, bool)> {
+    /// What decoding the strings found so far (taken: the list is emptied).
+    pub fn take_notes(&self) -> Vec<Note> {
+        std::mem::take(&mut *self.notes.borrow_mut())
+    }
+
+    /// Note that the string of `tag` was cut.
+    pub fn note_cut(&self, tag: u8) {
+        let note = Note::Cut { tag };
+        let mut notes = self.notes.borrow_mut();
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
+
+    /// `bytes` as text (U+FFFD for bad sequences); when they are not valid
+    /// UTF-8 their escaped form is noted under `tag` (and `index`).
+    pub fn text(&self, tag: u8, index: Option<usize>, bytes: &[u8]) -> String {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => text.to_string(),
+            Err(_) => {
+                self.notes.borrow_mut().push(Note::Raw {
+                    tag,
+                    index,
+                    escaped: escape_lossless(bytes),
+                });
+                String::from_utf8_lossy(bytes).into_owned()
+            }
+        }
+    }
+
+    /// The bytes of a NUL-terminated string item (a cut one is noted).
+    pub fn string_bytes(&self, tag: u8) -> Option<&'a [u8]> {
         let item = self.item(tag)?;
-        Some((cstr(item.data), item.truncated))
+        if item.truncated {
+            self.note_cut(tag);
+        }
+        Some(until_nul(item.data))
+    }
+
+    /// A NUL-terminated string item as text.
+    pub fn string(&self, tag: u8) -> Option<String> {
+        let bytes = self.string_bytes(tag)?;
+        Some(self.text(tag, None, bytes))
+    }
+
+    /// The bytes of a path item made of dentry components (leaf first), as an
+    /// absolute path; a cut or unfinished walk is noted.
+    pub fn dpath_bytes(&self, tag: u8) -> Option<Vec<u8>> {
+        let item = self.item(tag)?;
+        if item.truncated || item.cut {
+            self.note_cut(tag);
+        }
+        Some(join_components(item.data, item.cut))
     }
 
     /// A path item made of dentry components (leaf first), as an absolute path.
     pub fn dpath(&self, tag: u8) -> Option<String> {
-        self.item(tag).map(|item| join_components(item.data))
+        let bytes = self.dpath_bytes(tag)?;
+        Some(self.text(tag, None, &bytes))
     }
 
     /// String argument `i` made absolute with its base directory when the kernel sent one.
     pub fn path_arg(&self, i: u8) -> String {
-        let Some((path, _)) = self.string(harrier_sensor_common::tag::STR0 + i) else {
+        let tag = tag::STR0 + i;
+        let Some(path) = self.string_bytes(tag) else {
             return String::new();
         };
-        if path.starts_with('/') {
-            return path;
+        if path.starts_with(b"/") {
+            return self.text(tag, None, path);
         }
-        match self.dpath(harrier_sensor_common::tag::BASE0 + i) {
-            Some(base) => join_relative(&base, &path),
-            None => path,
+        let base_tag = tag::BASE0 + i;
+        match self.dpath_bytes(base_tag) {
+            Some(base) => {
+                if self.item(base_tag).is_some_and(|b| b.truncated || b.cut) {
+                    self.note_cut(tag);
+                }
+                self.text(tag, None, &join_relative(&base, path))
+            }
+            None => self.text(tag, None, path),
         }
     }
 
     /// String argument `i` as given (not a path).
     pub fn str_arg(&self, i: u8) -> String {
-        self.string(harrier_sensor_common::tag::STR0 + i)
-            .map(|(s, _)| s)
-            .unwrap_or_default()
+        self.string(tag::STR0 + i).unwrap_or_default()
     }
+}
+
+/// Bytes up to the first NUL.
+pub fn until_nul(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    &bytes[..end]
+}
+
+/// The lossless text form of `bytes`: valid UTF-8 as it is, each byte that is
+/// not part of valid UTF-8 as `\xNN`, each backslash as `\\` (the WIT's `raw-string`).
+pub fn escape_lossless(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
 }
 
 /// Bytes up to the first NUL, lossy UTF-8.
 pub fn cstr(bytes: &[u8]) -> String {
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    String::from_utf8_lossy(&bytes[..end]).into_owned()
+    String::from_utf8_lossy(until_nul(bytes)).into_owned()
 }
 
 /// Join NUL-terminated dentry components given leaf first into `/root/.../leaf`.
-pub fn join_components(bytes: &[u8]) -> String {
-    let parts: Vec<&[u8]> = bytes
-        .split(|&b| b == 0)
-        .filter(|p| !p.is_empty() && *p != b"/")
-        .collect();
-    if parts.is_empty() {
-        return "/".to_string();
+/// When `cut`, the first empty component separates the leaf part from the
+/// components nearest the root, and becomes a [`GAP`] component.
+pub fn join_components(bytes: &[u8], cut: bool) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    let mut gap_seen = !cut;
+    for part in bytes.split(|&b| b == 0) {
+        if part.is_empty() && !gap_seen && !parts.is_empty() {
+            gap_seen = true;
+            parts.push(GAP.as_bytes());
+        } else if !part.is_empty() && part != b"/" {
+            parts.push(part);
+        }
     }
-    let mut out = String::with_capacity(bytes.len() + 1);
+    if parts.is_empty() {
+        return b"/".to_vec();
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 4);
     for part in parts.iter().rev() {
-        out.push('/');
-        out.push_str(&String::from_utf8_lossy(part));
+        out.push(b'/');
+        out.extend_from_slice(part);
     }
     out
 }
 
 /// `base` + `/` + `rel`, dropping `./` prefixes of `rel`.
-pub fn join_relative(base: &str, rel: &str) -> String {
+pub fn join_relative(base: &[u8], rel: &[u8]) -> Vec<u8> {
     let mut rel = rel;
-    while let Some(rest) = rel.strip_prefix("./") {
+    while let Some(rest) = rel.strip_prefix(b"./") {
         rel = rest;
     }
-    if rel.is_empty() || rel == "." {
-        return base.to_string();
+    let mut out = base.to_vec();
+    if rel.is_empty() || rel == b"." {
+        return out;
     }
-    if base.ends_with('/') {
-        format!("{base}{rel}")
-    } else {
-        format!("{base}/{rel}")
+    if !base.ends_with(b"/") {
+        out.push(b'/');
     }
+    out.extend_from_slice(rel);
+    out
 }
 
 #[cfg(test)]
@@ -168,17 +293,36 @@ mod tests {
 
     #[test]
     fn components_join_leaf_last() {
-        assert_eq!(join_components(b"c\0b\0a\0"), "/a/b/c");
-        assert_eq!(join_components(b""), "/");
-        assert_eq!(join_components(b"/\0"), "/");
+        assert_eq!(join_components(b"c\0b\0a\0", false), b"/a/b/c");
+        assert_eq!(join_components(b"", false), b"/");
+        assert_eq!(join_components(b"/\0", false), b"/");
+    }
+
+    #[test]
+    fn a_cut_path_keeps_its_top_components_and_shows_the_gap() {
+        let item = b"payload\0e\0\0e\0e\0shm\0dev\0";
+        assert_eq!(
+            String::from_utf8(join_components(item, true)).unwrap(),
+            format!("/dev/shm/e/e/{GAP}/e/payload")
+        );
     }
 
     #[test]
     fn relative_paths_join_base() {
-        assert_eq!(join_relative("/tmp", "./x"), "/tmp/x");
-        assert_eq!(join_relative("/", "x"), "/x");
-        assert_eq!(join_relative("/a", "."), "/a");
-        assert_eq!(join_relative("/a", "../b"), "/a/../b");
+        assert_eq!(join_relative(b"/tmp", b"./x"), b"/tmp/x");
+        assert_eq!(join_relative(b"/", b"x"), b"/x");
+        assert_eq!(join_relative(b"/a", b"."), b"/a");
+        assert_eq!(join_relative(b"/a", b"../b"), b"/a/../b");
+    }
+
+    #[test]
+    fn escaping_is_lossless() {
+        assert_eq!(escape_lossless(b"plain"), "plain");
+        assert_eq!(escape_lossless(b"a\xffb"), "a\\xffb");
+        assert_ne!(escape_lossless(b"\xff"), escape_lossless(b"\xfe"));
+        // A literal backslash-x is told from an escaped byte.
+        assert_eq!(escape_lossless(b"\\xff\xff"), "\\\\xff\\xff");
+        assert_eq!(escape_lossless(b"\xc3\xa9\xc3"), "é\\xc3");
     }
 
     #[test]

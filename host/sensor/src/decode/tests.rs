@@ -30,6 +30,7 @@ impl Rec {
                 egid: 0,
                 boot_ns: 5_000,
                 comm,
+                cgroup_id: 4242,
                 ..Default::default()
             },
             items: Vec::new(),
@@ -103,6 +104,7 @@ fn exec_record_decodes_every_field() {
     assert_eq!(ev.process.tid, 101);
     assert_eq!(ev.process.euid, 0);
     assert_eq!(ev.process.comm, "test");
+    assert_eq!(ev.process.cgroup_id, Some(4242));
     assert_eq!(ev.process.exe, "/opt/bin/tool-1.2");
     let EventDetail::Exec(e) = ev.detail else {
         panic!("not exec: {:?}", ev.detail)
@@ -129,8 +131,11 @@ fn exec_arguments_are_capped() {
     let EventDetail::Exec(e) = d.decode(&bytes).unwrap().unwrap().detail else {
         panic!()
     };
-    assert_eq!(e.args, vec!["x", "a"]);
+    // The first and the last arguments are kept; the gap is marked.
+    assert_eq!(e.args, vec!["x", "c"]);
     assert!(e.args_truncated);
+    let gap = e.args_gap.expect("gap marked");
+    assert_eq!((gap.index, gap.omitted_bytes), (1, 4));
 }
 
 #[test]
@@ -253,10 +258,10 @@ fn malformed_records_are_errors() {
     let mut bad_kind = Rec::new(EventKind::Exit, 0).bytes();
     bad_kind[4] = 200;
     assert_eq!(d.decode(&bad_kind), Err(DecodeError::UnknownKind(200)));
-    let unknown = Rec::new(EventKind::FileOpen, libc::SYS_read).bytes();
+    let unknown = Rec::new(EventKind::FileOpen, libc::SYS_getpid).bytes();
     assert_eq!(
         d.decode(&unknown),
-        Err(DecodeError::UnknownSyscall(libc::SYS_read as u16))
+        Err(DecodeError::UnknownSyscall(libc::SYS_getpid as u16))
     );
     let mut overlong = Rec::new(EventKind::FileOpen, libc::SYS_open)
         .item(tag::STR0, b"/x\0", false)

@@ -78,7 +78,8 @@ pub fn decode_syscall(kind: EventKind, name: &str, rec: &RawRecord<'_>) -> Optio
         | EventKind::NetListen
         | EventKind::DnsQuery
         | EventKind::FdRedirect => network::decode(kind, name, rec),
-        EventKind::Exec | EventKind::Exit | EventKind::Fork => None,
+        // Decoded by the Decoder itself, which counts what is malformed.
+        EventKind::Exec | EventKind::Exit | EventKind::Fork | EventKind::DnsAnswer => None,
     }
 }
 
@@ -143,6 +144,12 @@ impl Spec {
         self.0.filter_arg = arg;
         self
     }
+    /// The payload is data received, its length per `mode`
+    /// ([`payload_mode`](harrier_sensor_common::payload_mode)).
+    pub const fn received(mut self, mode: u8) -> Spec {
+        self.0.payload_mode = mode;
+        self
+    }
     /// Copy `len` bytes of the struct argument `arg` points to.
     pub const fn blob(mut self, arg: u8, len: u8) -> Spec {
         assert!(len as usize <= BLOB_MAX);
@@ -164,7 +171,7 @@ impl Spec {
 pub(crate) mod prelude {
     pub use super::{Hook, Spec};
     pub use harrier_events::{EventDetail, EventKind};
-    pub use harrier_sensor_common::{addr_mode, fd_mode, filter, tag};
+    pub use harrier_sensor_common::{addr_mode, fd_mode, filter, payload_mode, tag};
 }
 
 const _: () = {
@@ -180,7 +187,7 @@ mod tests {
     fn unhooked_syscalls_have_no_kind() {
         let table = spec_table();
         assert_eq!(table.len(), MAX_SYSCALLS as usize);
-        assert_eq!(table[libc::SYS_read as usize].kind, NO_KIND);
+        assert_eq!(table[libc::SYS_getpid as usize].kind, NO_KIND);
         assert_eq!(
             table[libc::SYS_openat as usize].kind,
             EventKind::FileOpen as u8

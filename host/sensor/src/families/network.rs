@@ -1,4 +1,4 @@
-//! Network family: socket, connect, accept, bind, listen, DNS queries, fd redirection.
+//! Network family: socket, connect, accept, bind, listen, DNS queries and answers, fd redirection.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -6,7 +6,7 @@ use harrier_events::{DnsEvent, FdRedirectEvent, NetEvent, SocketAddress, SocketE
 use harrier_sensor_common::FdInfo;
 
 use super::prelude::*;
-use crate::decode::RawRecord;
+use crate::{decode::RawRecord, dns};
 
 const AF_UNIX: u16 = libc::AF_UNIX as u16;
 const AF_INET: u16 = libc::AF_INET as u16;
@@ -47,6 +47,34 @@ pub static HOOKS: &[Hook] = &[
         .addr(addr_mode::MSGHDR, 1, 0)
         .fd(0, fd_mode::INFO)
         .hook(libc::SYS_sendmmsg, "sendmmsg"),
+    Spec::new(EventKind::DnsAnswer)
+        .filter(filter::DNS_REPLY, 0)
+        .addr(addr_mode::PTR_LEN_PTR, 4, 5)
+        .payload(1)
+        .received(payload_mode::RECEIVED)
+        .fd(0, fd_mode::INFO)
+        .hook(libc::SYS_recvfrom, "recvfrom"),
+    Spec::new(EventKind::DnsAnswer)
+        .filter(filter::DNS_REPLY, 0)
+        .addr(addr_mode::MSGHDR, 1, 0)
+        .received(payload_mode::RECEIVED)
+        .fd(0, fd_mode::INFO)
+        .hook(libc::SYS_recvmsg, "recvmsg"),
+    // The first message of the batch is captured.
+    Spec::new(EventKind::DnsAnswer)
+        .filter(filter::DNS_REPLY, 0)
+        .addr(addr_mode::MSGHDR, 1, 0)
+        .received(payload_mode::RECEIVED_MMSG)
+        .fd(0, fd_mode::INFO)
+        .hook(libc::SYS_recvmmsg, "recvmmsg"),
+    // Connected UDP sockets read with read(2) (Go's resolver); the kernel
+    // checks the fd at entry, so other reads cost one lookup.
+    Spec::new(EventKind::DnsAnswer)
+        .filter(filter::DNS_REPLY, 0)
+        .payload(1)
+        .received(payload_mode::RECEIVED)
+        .fd(0, fd_mode::INFO)
+        .hook(libc::SYS_read, "read"),
     Spec::new(EventKind::FdRedirect)
         .filter(filter::STD_FD, 1)
         .fd(0, fd_mode::INFO)
@@ -89,17 +117,11 @@ pub fn decode(kind: EventKind, _name: &str, rec: &RawRecord<'_>) -> Option<Event
         }
         EventKind::DnsQuery => {
             let payload = rec.item(tag::PAYLOAD)?;
-            let (query, query_type) = parse_dns_query(payload.data)?;
-            let server = match rec.item(tag::SOCKADDR) {
-                Some(item) => parse_sockaddr(item.data),
-                None => fd_info(rec)
-                    .map(|info| peer_address(&info))
-                    .unwrap_or(SocketAddress::Other(0)),
-            };
+            let (query, query_type) = dns::parse_query(payload.data).ok()?;
             EventDetail::DnsQuery(DnsEvent {
                 query,
                 query_type,
-                server,
+                server: dns_server(rec),
             })
         }
         EventKind::FdRedirect => EventDetail::FdRedirect(FdRedirectEvent {
@@ -111,6 +133,28 @@ pub fn decode(kind: EventKind, _name: &str, rec: &RawRecord<'_>) -> Option<Event
         _ => return None,
     };
     Some(detail)
+}
+
+/// Decode a DNS answer record: the response's question, rcode and answers.
+/// `Err` when the message is not a DNS response.
+pub fn decode_dns_answer(rec: &RawRecord<'_>) -> Result<dns::Response, dns::DnsError> {
+    let payload = rec.item(tag::PAYLOAD).map(|i| i.data).unwrap_or_default();
+    let mut response = dns::parse_response(payload)?;
+    if rec.item(tag::PAYLOAD).is_some_and(|i| i.truncated) {
+        response.complete = false;
+    }
+    Ok(response)
+}
+
+/// Who a DNS message went to or came from: the address argument, else the
+/// connected peer.
+pub fn dns_server(rec: &RawRecord<'_>) -> SocketAddress {
+    match rec.item(tag::SOCKADDR) {
+        Some(item) => parse_sockaddr(item.data),
+        None => fd_info(rec)
+            .map(|info| peer_address(&info))
+            .unwrap_or(SocketAddress::Other(0)),
+    }
 }
 
 /// The [`FdInfo`] item, if the kernel sent one.
@@ -178,38 +222,6 @@ fn peer_address(info: &FdInfo) -> SocketAddress {
     ip_address(info.family, &info.daddr, info.dport)
 }
 
-/// The first question of a DNS query: name and type. None if `b` is not a query.
-pub fn parse_dns_query(b: &[u8]) -> Option<(String, u16)> {
-    if b.len() < 12 {
-        return None;
-    }
-    let flags = u16::from_be_bytes([b[2], b[3]]);
-    let questions = u16::from_be_bytes([b[4], b[5]]);
-    if flags & 0x8000 != 0 || questions == 0 {
-        return None;
-    }
-    let mut name = String::new();
-    let mut i = 12;
-    loop {
-        let len = *b.get(i)? as usize;
-        if len == 0 {
-            i += 1;
-            break;
-        }
-        if len & 0xc0 != 0 {
-            return None;
-        }
-        let label = b.get(i + 1..i + 1 + len)?;
-        if !name.is_empty() {
-            name.push('.');
-        }
-        name.push_str(&String::from_utf8_lossy(label));
-        i += 1 + len;
-    }
-    let qtype = b.get(i..i + 2).map(|t| u16::from_be_bytes([t[0], t[1]]))?;
-    Some((name, qtype))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,22 +259,5 @@ mod tests {
         abs.extend_from_slice(b"\0hidden");
         assert_eq!(parse_sockaddr(&abs), SocketAddress::Unix("@hidden".into()));
         assert_eq!(parse_sockaddr(&[17, 0, 1, 2]), SocketAddress::Other(17));
-    }
-
-    #[test]
-    fn dns_queries_parse() {
-        let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
-        for label in ["example", "com"] {
-            q.push(label.len() as u8);
-            q.extend_from_slice(label.as_bytes());
-        }
-        q.extend_from_slice(&[0, 0, 28, 0, 1]);
-        assert_eq!(parse_dns_query(&q), Some(("example.com".into(), 28)));
-        // A response (QR bit set) is not a query.
-        let mut r = q.clone();
-        r[2] |= 0x80;
-        assert_eq!(parse_dns_query(&r), None);
-        // Truncated question.
-        assert_eq!(parse_dns_query(&q[..15]), None);
     }
 }

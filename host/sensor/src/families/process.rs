@@ -6,6 +6,8 @@
 use harrier_sensor_common::{ExecInfo, tag};
 
 use super::prelude::*;
+use harrier_events::ArgsGap;
+
 use crate::decode::{RawRecord, record::join_relative};
 
 /// `SIGCHLD`, the flags word of fork(2).
@@ -30,47 +32,120 @@ pub static HOOKS: &[Hook] = &[
         .hook(libc::SYS_vfork, "vfork"),
 ];
 
-/// Decode an exec record.
-pub fn decode_exec(rec: &RawRecord<'_>) -> EventDetail {
+/// Decode an exec record, keeping at most `max_args` arguments (head and tail).
+pub fn decode_exec(rec: &RawRecord<'_>, max_args: usize) -> EventDetail {
     let info: ExecInfo = rec
         .item(tag::EXEC_INFO)
         .filter(|i| i.data.len() >= std::mem::size_of::<ExecInfo>())
         // SAFETY: length checked; ExecInfo is plain integers.
         .map(|i| unsafe { std::ptr::read_unaligned(i.data.as_ptr() as *const ExecInfo) })
         .unwrap_or_default();
-    let cwd = rec.dpath(tag::EXEC_CWD).unwrap_or_default();
-    let filename = rec
-        .string(tag::EXEC_FILENAME)
-        .map(|(s, _)| s)
-        .unwrap_or_default();
-    let filename = if filename.starts_with('/') || cwd.is_empty() {
-        filename
+    let cwd = rec.dpath_bytes(tag::EXEC_CWD).unwrap_or_default();
+    let filename = rec.string_bytes(tag::EXEC_FILENAME).unwrap_or_default();
+    let filename = if filename.starts_with(b"/") || cwd.is_empty() {
+        filename.to_vec()
     } else {
-        join_relative(&cwd, &filename)
+        if rec
+            .item(tag::EXEC_CWD)
+            .is_some_and(|c| c.truncated || c.cut)
+        {
+            rec.note_cut(tag::EXEC_FILENAME);
+        }
+        join_relative(&cwd, filename)
     };
-    let (args, mut args_truncated) = match rec.item(tag::EXEC_ARGV) {
-        Some(item) => (split_nul(item.data), item.truncated),
-        None => (Vec::new(), info.args_len > 0),
-    };
-    if let Some(item) = rec.item(tag::EXEC_ARGV) {
-        args_truncated |= (item.data.len() as u64) < info.args_len;
-    }
+    let argv = Argv::from_record(rec, &info).bounded(max_args);
     let (ld_preload, ld_library_path) = rec
         .item(tag::EXEC_ENV)
         .map(|item| loader_env(item.data))
         .unwrap_or((None, None));
     EventDetail::Exec(harrier_events::ExecEvent {
-        filename,
-        args,
-        args_truncated,
-        cwd,
+        filename: rec.text(tag::EXEC_FILENAME, None, &filename),
+        args: argv
+            .args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| rec.text(tag::EXEC_ARGV, Some(i), a))
+            .collect(),
+        args_truncated: argv.truncated,
+        cwd: rec.text(tag::EXEC_CWD, None, &cwd),
         ld_preload,
         ld_library_path,
         file_mode: info.mode,
         dev: kernel_dev_to_user(info.dev),
         inode: info.inode,
         mtime_ns: info.mtime_ns,
+        args_gap: argv.gap.map(|(index, omitted_bytes)| ArgsGap {
+            index: index as u32,
+            omitted_bytes,
+        }),
     })
+}
+
+/// The arguments of an exec as the kernel sent them: the head of argv and,
+/// when argv was longer than the kernel's bound, its tail.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Argv<'a> {
+    /// The arguments, head then tail.
+    pub args: Vec<&'a [u8]>,
+    /// Something was left out.
+    pub truncated: bool,
+    /// Index of the first tail argument and the bytes left out before it.
+    pub gap: Option<(usize, u64)>,
+}
+
+impl<'a> Argv<'a> {
+    /// The EXEC_ARGV (and EXEC_ARGV_TAIL) items of a record.
+    pub fn from_record(rec: &RawRecord<'a>, info: &ExecInfo) -> Argv<'a> {
+        let Some(head) = rec.item(tag::EXEC_ARGV) else {
+            return Argv {
+                args: Vec::new(),
+                truncated: info.args_len > 0,
+                gap: None,
+            };
+        };
+        let mut args = split_nul(head.data);
+        let mut kept = head.data.len() as u64;
+        let mut gap = None;
+        if let Some(tail) = rec.item(tag::EXEC_ARGV_TAIL) {
+            kept += tail.data.len() as u64;
+            gap = Some((args.len(), info.args_len.saturating_sub(kept)));
+            // A tail that starts on a separator starts with a whole argument.
+            let data = tail.data.strip_prefix(&[0]).unwrap_or(tail.data);
+            args.extend(split_nul(data));
+        }
+        Argv {
+            args,
+            truncated: head.truncated || kept < info.args_len,
+            gap,
+        }
+    }
+
+    /// At most `max` arguments: the first and the last ones, the gap between
+    /// them recorded (where the kernel cut argv, if it did, stays inside the gap).
+    pub fn bounded(mut self, max: usize) -> Argv<'a> {
+        let len = self.args.len();
+        if len <= max {
+            return self;
+        }
+        let (at, omitted) = self.gap.unwrap_or((len, 0));
+        let tail = if self.gap.is_some() {
+            (len - at).min(max / 2)
+        } else {
+            max / 2
+        };
+        let head = at.min(max - tail);
+        let tail = max - head;
+        let dropped: u64 = self.args[head..len - tail]
+            .iter()
+            .map(|a| a.len() as u64 + 1)
+            .sum();
+        self.args.drain(head..len - tail);
+        Argv {
+            args: self.args,
+            truncated: true,
+            gap: Some((head, omitted + dropped)),
+        }
+    }
 }
 
 /// Decode an exit record (`args[0]` = wait status).
@@ -97,15 +172,12 @@ pub fn decode_fork(rec: &RawRecord<'_>, syscall: &str) -> EventDetail {
 }
 
 /// NUL-separated strings (a trailing empty one dropped).
-pub fn split_nul(bytes: &[u8]) -> Vec<String> {
+pub fn split_nul(bytes: &[u8]) -> Vec<&[u8]> {
     let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
     if bytes.is_empty() {
         return Vec::new();
     }
-    bytes
-        .split(|&b| b == 0)
-        .map(|s| String::from_utf8_lossy(s).into_owned())
-        .collect()
+    bytes.split(|&b| b == 0).collect()
 }
 
 /// `LD_PRELOAD` and `LD_LIBRARY_PATH` from a NUL-separated environment block.
@@ -135,9 +207,57 @@ mod tests {
 
     #[test]
     fn argv_splits_on_nul() {
-        assert_eq!(split_nul(b"ls\0-l\0/tmp\0"), vec!["ls", "-l", "/tmp"]);
-        assert_eq!(split_nul(b"a\0\0b\0"), vec!["a", "", "b"]);
+        assert_eq!(
+            split_nul(b"ls\0-l\0/tmp\0"),
+            vec![&b"ls"[..], b"-l", b"/tmp"]
+        );
+        assert_eq!(split_nul(b"a\0\0b\0"), vec![&b"a"[..], b"", b"b"]);
         assert!(split_nul(b"").is_empty());
+    }
+
+    fn argv(args: &[&'static str], gap: Option<(usize, u64)>) -> Argv<'static> {
+        Argv {
+            args: args.iter().map(|a| a.as_bytes()).collect(),
+            truncated: gap.is_some(),
+            gap,
+        }
+    }
+
+    #[test]
+    fn many_arguments_keep_head_and_tail() {
+        let mut args = vec!["xmrig"];
+        args.extend(std::iter::repeat_n("pad", 70));
+        args.extend(["-o", "stratum+tcp://pool:3333"]);
+        let got = argv(&args, None).bounded(8);
+        assert_eq!(
+            got.args,
+            vec![
+                &b"xmrig"[..],
+                b"pad",
+                b"pad",
+                b"pad",
+                b"pad",
+                b"pad",
+                b"-o",
+                b"stratum+tcp://pool:3333"
+            ]
+        );
+        // 65 "pad\0" left out.
+        assert_eq!(got.gap, Some((4, 65 * 4)));
+        assert!(got.truncated);
+        let short = argv(&["ls", "-l"], None).bounded(8);
+        assert_eq!((short.gap, short.truncated), (None, false));
+    }
+
+    #[test]
+    fn a_kernel_gap_stays_inside_the_kept_arguments() {
+        // Head of 2, tail of 10 from the kernel, 500 bytes left out between.
+        let mut args = vec!["a", "b"];
+        args.extend(std::iter::repeat_n("t", 10));
+        let got = argv(&args, Some((2, 500))).bounded(6);
+        assert_eq!(got.args.len(), 6);
+        assert_eq!(got.gap, Some((2, 500 + 6 * 2)));
+        assert_eq!(&got.args[..2], &[&b"a"[..], b"b"]);
     }
 
     #[test]

@@ -285,6 +285,7 @@ mod tests {
     fn indicators_ignore_case_and_prefer_the_leftmost() {
         let d = CryptoMiner::new(r#"{"extra_pool_domains":["Pool.Example"]}"#).unwrap();
         let exec = |args: &[&str]| harrier_sdk::ExecEvent {
+            args_gap: None,
             filename: "/usr/bin/x".into(),
             args: args.iter().map(|a| a.to_string()).collect(),
             args_truncated: false,

@@ -367,6 +367,7 @@ impl Execution {
                         comm: String::new(),
                         exe: info.exe.clone(),
                         container_id: info.container_id.clone(),
+                        cgroup_id: None,
                     };
                     &from_table
                 }

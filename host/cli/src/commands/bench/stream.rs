@@ -56,6 +56,7 @@ pub fn generate(count: usize) -> Vec<Event> {
                     result: 3,
                 }),
                 80..=84 => EventDetail::Exec(ExecEvent {
+                    args_gap: None,
                     filename: exe.to_string(),
                     args: args.iter().map(|a| a.to_string()).collect(),
                     args_truncated: false,
@@ -84,6 +85,7 @@ pub fn generate(count: usize) -> Vec<Event> {
                 }),
             };
             Event {
+                fidelity: None,
                 seq: i as u64 + 1,
                 time_ns: 1_700_000_000_000_000_000 + i as u64 * 1_000,
                 process: Process {
@@ -103,6 +105,7 @@ pub fn generate(count: usize) -> Vec<Event> {
                         .collect(),
                     exe: exe.to_string(),
                     container_id: None,
+                    cgroup_id: None,
                 },
                 detail,
             }
