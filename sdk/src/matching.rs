@@ -47,6 +47,65 @@ pub fn in_list(list: &[String], name: &str) -> bool {
     list.iter().any(|n| n == name)
 }
 
+/// A syscall result as evidence: `0`/`3` on success, `-13 (EACCES)` on
+/// failure (the sensor reports failures as a negative errno).
+pub fn result_text(result: i64) -> String {
+    if result >= 0 {
+        return result.to_string();
+    }
+    match errno_name(result.unsigned_abs()) {
+        Some(name) => format!("{result} ({name})"),
+        None => result.to_string(),
+    }
+}
+
+/// The symbolic name of a Linux errno value (x86-64 numbering), if common.
+pub fn errno_name(errno: u64) -> Option<&'static str> {
+    const NAMES: &[(u64, &str)] = &[
+        (1, "EPERM"),
+        (2, "ENOENT"),
+        (3, "ESRCH"),
+        (4, "EINTR"),
+        (5, "EIO"),
+        (6, "ENXIO"),
+        (7, "E2BIG"),
+        (8, "ENOEXEC"),
+        (9, "EBADF"),
+        (10, "ECHILD"),
+        (11, "EAGAIN"),
+        (12, "ENOMEM"),
+        (13, "EACCES"),
+        (14, "EFAULT"),
+        (15, "ENOTBLK"),
+        (16, "EBUSY"),
+        (17, "EEXIST"),
+        (18, "EXDEV"),
+        (19, "ENODEV"),
+        (20, "ENOTDIR"),
+        (21, "EISDIR"),
+        (22, "EINVAL"),
+        (26, "ETXTBSY"),
+        (28, "ENOSPC"),
+        (30, "EROFS"),
+        (38, "ENOSYS"),
+        (40, "ELOOP"),
+        (88, "ENOTSOCK"),
+        (95, "EOPNOTSUPP"),
+        (97, "EAFNOSUPPORT"),
+        (98, "EADDRINUSE"),
+        (99, "EADDRNOTAVAIL"),
+        (101, "ENETUNREACH"),
+        (104, "ECONNRESET"),
+        (110, "ETIMEDOUT"),
+        (111, "ECONNREFUSED"),
+        (115, "EINPROGRESS"),
+    ];
+    NAMES
+        .iter()
+        .find(|(n, _)| *n == errno)
+        .map(|(_, name)| *name)
+}
+
 /// The first ancestor of `pid` (at most `depth` up) satisfying `pred`.
 pub fn find_ancestor(
     pid: u32,
@@ -69,6 +128,9 @@ mod tests {
         assert!(contains_ignore_case("STRATUM+tcp://pool", "stratum+tcp://"));
         assert!(!contains_ignore_case("abc", "abcd"));
         assert!(any_arg_contains(&["a".into(), "xMRig".into()], "xmrig"));
+        assert_eq!(result_text(0), "0");
+        assert_eq!(result_text(-19), "-19 (ENODEV)");
+        assert_eq!(result_text(-4095), "-4095");
     }
 
     #[test]

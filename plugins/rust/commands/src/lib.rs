@@ -13,11 +13,15 @@
 //!   accounts, `ld.so.preload`, shell start-up file tampering.
 //! - `DefenseEvasion:Runtime/SuspiciousCommand`: disabling SELinux/AppArmor,
 //!   firewalls or audit, history suppression, timestomping, immutable bits.
+//! - `PrivilegeEscalation:Runtime/SuspiciousCommand`: sudo rights granted
+//!   (sudoers written, `NOPASSWD`, sudo/wheel group membership), setuid bits
+//!   or setuid capabilities given to a shell or interpreter.
 //! - `Impact:Runtime/BulkDataRemoval`: shredding, disk wiping, removing `/`
 //!   (Falco "Remove Bulk Data from Disk").
 //!
-//! Rules are (finding type, name, all-of substrings) over the lower-cased
-//! command line, all found in one Aho-Corasick pass.
+//! Rules are (finding type, name, all-of substrings) matched ignoring ASCII
+//! case, all found in one Aho-Corasick pass; the evidence quotes the command
+//! line verbatim.
 
 #![deny(missing_docs)]
 
@@ -70,6 +74,15 @@ pub const EVASION_CMD: FindingSpec = FindingSpec {
     mitre: "T1562.001",
 };
 
+/// A command that grants root: sudo rights, setuid shells.
+pub const PRIVESC_CMD: FindingSpec = FindingSpec {
+    finding_type: "PrivilegeEscalation:Runtime/SuspiciousCommand",
+    severity: 7.0,
+    title: "Suspicious privilege escalation command executed",
+    description: "A command grants sudo rights (writes sudoers, NOPASSWD, adds a user to sudo or wheel) or gives a shell or interpreter the setuid bit or setuid capability.",
+    mitre: "T1548",
+};
+
 /// Bulk data destruction.
 pub const BULK_REMOVAL: FindingSpec = FindingSpec {
     finding_type: "Impact:Runtime/BulkDataRemoval",
@@ -80,13 +93,22 @@ pub const BULK_REMOVAL: FindingSpec = FindingSpec {
 };
 
 /// Every finding type of this detector.
-pub const SPECS: [FindingSpec; 6] = [
+pub const SPECS: [FindingSpec; 7] = [
     TOOL,
     EXEC_CMD,
     DISCOVERY_CMD,
     PERSISTENCE_CMD,
     EVASION_CMD,
     BULK_REMOVAL,
+    PRIVESC_CMD,
+];
+
+/// Programs that must never carry the setuid bit or `cap_setuid`: a root
+/// shell for whoever runs them.
+const ROOT_SHELL_PROGRAMS: &[&str] = &[
+    "sh", "bash", "dash", "zsh", "ksh", "ash", "busybox", "python", "python2", "python3", "perl",
+    "ruby", "php", "node", "lua", "env", "find", "vim", "vi", "awk", "gawk", "less", "nmap",
+    "tclsh", "expect",
 ];
 
 /// Offensive tools by program name, with their category.
@@ -292,6 +314,28 @@ pub const RULES: &[Rule] = &[
     (&EVASION_CMD, "immutable bit", &["chattr ", "+i"]),
     (&EVASION_CMD, "kernel log wiped", &["dmesg -c"]),
     (&EVASION_CMD, "kernel log wiped", &["dmesg --clear"]),
+    (&PRIVESC_CMD, "sudoers written", &["> /etc/sudoers"]),
+    (&PRIVESC_CMD, "sudoers written", &[">/etc/sudoers"]),
+    (&PRIVESC_CMD, "sudoers written", &["tee", "/etc/sudoers"]),
+    (
+        &PRIVESC_CMD,
+        "passwordless sudo granted",
+        &["nopasswd", "sudoers"],
+    ),
+    (&PRIVESC_CMD, "sudo group granted", &["usermod", "-ag sudo"]),
+    (
+        &PRIVESC_CMD,
+        "sudo group granted",
+        &["usermod", "-ag wheel"],
+    ),
+    (&PRIVESC_CMD, "sudo group granted", &["usermod", "-g sudo"]),
+    (&PRIVESC_CMD, "sudo group granted", &["usermod", "-g wheel"]),
+    (&PRIVESC_CMD, "sudo group granted", &["gpasswd -a", " sudo"]),
+    (
+        &PRIVESC_CMD,
+        "sudo group granted",
+        &["gpasswd -a", " wheel"],
+    ),
     (&BULK_REMOVAL, "files shredded", &["shred "]),
     (
         &BULK_REMOVAL,
@@ -318,7 +362,7 @@ struct Own {
 pub struct Commands {
     policy: Policy,
     own: Own,
-    /// Reused buffer for the joined command line.
+    /// Reused buffer for the joined command line (verbatim).
     line: String,
     /// The rules, compiled for one pass over a command line.
     rules: CompiledRules,
@@ -358,7 +402,10 @@ impl CompiledRules {
                 .ok_or_else(|| format!("rule `{name}`: type not in SPECS"))?;
             rules.push((slot, mask));
         }
-        let searcher = AhoCorasick::new(&needles).map_err(|e| e.to_string())?;
+        let searcher = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&needles)
+            .map_err(|e| e.to_string())?;
         Ok(Self { searcher, rules })
     }
 
@@ -368,6 +415,45 @@ impl CompiledRules {
             .find_overlapping_iter(line)
             .fold(0u128, |m, hit| m | 1u128 << hit.pattern().as_usize())
     }
+}
+
+/// `chmod` giving the setuid bit, or `setcap` giving `cap_setuid`/
+/// `cap_sys_admin`, to a shell or interpreter: the rule that matched.
+fn root_shell_grant(exec: &ExecEvent) -> Option<&'static str> {
+    let program = basename(&exec.filename);
+    let args = exec.args.get(1..).unwrap_or_default();
+    let target = || {
+        args.iter().any(|a| {
+            let name = basename(a);
+            let name = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+            !a.starts_with('-') && ROOT_SHELL_PROGRAMS.contains(&name)
+        })
+    };
+    match program {
+        "chmod" if args.iter().any(|a| setuid_mode(a)) && target() => {
+            Some("setuid bit on a shell or interpreter")
+        }
+        "setcap"
+            if args.iter().any(|a| {
+                let a = a.to_ascii_lowercase();
+                a.contains("cap_setuid") || a.contains("cap_sys_admin")
+            }) && target() =>
+        {
+            Some("setuid capability on a shell or interpreter")
+        }
+        _ => None,
+    }
+}
+
+/// Whether a chmod mode argument sets the setuid bit (`u+s`, `+s`, `4755`).
+fn setuid_mode(mode: &str) -> bool {
+    if mode.len() == 4 && mode.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return matches!(mode.as_bytes()[0], b'4' | b'6');
+    }
+    mode.split(',').any(|clause| {
+        let (who, op) = clause.split_at(clause.find(['+', '=']).unwrap_or(clause.len()));
+        (who.is_empty() || who.contains(['u', 'a'])) && op.len() > 1 && op[1..].contains('s')
+    })
 }
 
 impl Commands {
@@ -441,7 +527,8 @@ impl Detector for Commands {
                 .evidence("cmdline", exec.args.join(" "));
             self.emit(b, &TOOL, event, out);
         }
-        // The lower-cased command line, in a buffer reused across events.
+        // The command line, verbatim, in a buffer reused across events
+        // (needles match ignoring case; evidence keeps what ran).
         self.line.clear();
         for (i, a) in exec.args.iter().enumerate() {
             if i > 0 {
@@ -449,13 +536,19 @@ impl Detector for Commands {
             }
             self.line.push_str(a);
         }
-        self.line.make_ascii_lowercase();
+        let mut seen = [false; SPECS.len()];
+        if let Some(rule) = root_shell_grant(exec) {
+            seen[SPECS.len() - 1] = true;
+            let b = FindingBuilder::new(&PRIVESC_CMD, event)
+                .evidence("rule", rule)
+                .evidence("command_line_example", &self.line);
+            self.emit(b, &PRIVESC_CMD, event, out);
+        }
         // One finding per type per execution: the first rule that matches.
         let found = self.rules.found(&self.line);
         if found == 0 {
             return;
         }
-        let mut seen = [false; SPECS.len()];
         for ((spec, name, _), &(slot, mask)) in RULES.iter().zip(&self.rules.rules) {
             if seen[slot] || found & mask != mask {
                 continue;
@@ -482,6 +575,7 @@ impl Detector for Commands {
                 EVASION_CMD.finding_type,
                 EVASION_CMD.finding_type,
                 BULK_REMOVAL.finding_type,
+                PRIVESC_CMD.finding_type,
             ],
         )
     }
@@ -510,9 +604,72 @@ mod tests {
                 (905, EVASION_CMD.finding_type),
                 (906, EVASION_CMD.finding_type),
                 (907, BULK_REMOVAL.finding_type),
+                (908, PRIVESC_CMD.finding_type),
             ]
         );
         assert!(f[0].title.ends_with("nmap"));
+    }
+
+    fn exec(pid: u32, args: &[&str]) -> harrier_sdk::Event {
+        let text = format!(
+            "{}\n{}",
+            r#"{"harrier_capture":1,"wit":"0.1.0"}"#,
+            serde_json::json!({"kind":"exec","pid":pid,"seq":pid,"time_ns":pid,
+                "process":{"pid":pid,"tid":pid,"ppid":1,"uid":0,"euid":0,"gid":0,"egid":0,"comm":"x","exe":format!("/usr/bin/{}", args[0]),"container_id":null},
+                "detail":{"Exec":{"filename":format!("/usr/bin/{}", args[0]),"args":args,"args_truncated":false,"cwd":"/","ld_preload":null,"ld_library_path":null,"file_mode":33261,"dev":1,"inode":2,"mtime_ns":3}}})
+        );
+        harrier_sdk::testing::parse_fixture(&text)
+            .unwrap()
+            .remove(0)
+    }
+
+    fn findings(events: &[harrier_sdk::Event]) -> Vec<Finding> {
+        harrier_sdk::testing::Harness::<Commands>::new("{}")
+            .unwrap()
+            .run(events)
+    }
+
+    #[test]
+    fn evidence_quotes_the_command_line_verbatim() {
+        let line = "echo ZWNobyBIaQ== | BASE64 -d | sh";
+        let f = findings(&[exec(1, &["sh", "-c", line])]);
+        assert_eq!(types(&f), [EXEC_CMD.finding_type], "matched ignoring case");
+        let example = f[0]
+            .evidence
+            .iter()
+            .find(|e| e.key == "command_line_example");
+        assert_eq!(example.unwrap().value, format!("sh -c {line}"));
+    }
+
+    #[test]
+    fn commands_granting_root_are_privilege_escalation() {
+        let grants = [
+            exec(
+                1,
+                &[
+                    "sh",
+                    "-c",
+                    "echo 'bob ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/bob",
+                ],
+            ),
+            exec(2, &["usermod", "-aG", "sudo", "bob"]),
+            exec(3, &["chmod", "4755", "/bin/bash"]),
+            exec(4, &["setcap", "cap_setuid+ep", "/usr/bin/python3"]),
+        ];
+        for event in &grants {
+            assert_eq!(
+                types(&findings(std::slice::from_ref(event))),
+                [PRIVESC_CMD.finding_type]
+            );
+        }
+        let ordinary = [
+            exec(5, &["chmod", "755", "/bin/bash"]),
+            exec(6, &["chmod", "u+s", "/usr/local/bin/mytool"]),
+            exec(7, &["ls", "/etc/sudoers.d/"]),
+            exec(8, &["usermod", "-aG", "docker", "bob"]),
+            exec(9, &["chmod", "g+s", "/srv/shared"]),
+        ];
+        assert!(findings(&ordinary).is_empty(), "{:#?}", findings(&ordinary));
     }
 
     #[test]
@@ -537,7 +694,7 @@ mod tests {
             );
             assert!(
                 needles.iter().all(|n| *n == n.to_ascii_lowercase()),
-                "{name}: needles are lower-case"
+                "{name}: needles are written lower-case (matched ignoring case)"
             );
         }
     }
@@ -548,7 +705,7 @@ mod tests {
             r#"{"allowed_tools":["nmap"],"disabled_types":["DefenseEvasion:Runtime/SuspiciousCommand"]}"#,
             "commands/detect.jsonl",
         );
-        assert_eq!(types(&f).len(), 4, "{f:#?}");
+        assert_eq!(types(&f).len(), 5, "{f:#?}");
         let f = run(r#"{"extra_tools":["ls"]}"#, "benign.jsonl");
         assert_eq!(
             f.iter()

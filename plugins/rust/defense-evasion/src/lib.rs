@@ -5,22 +5,28 @@
 //!   process's memory through `/proc/<pid>/mem`.
 //! - `DefenseEvasion:Runtime/ProcessInjection.Ptrace`: `PTRACE_POKETEXT`,
 //!   `POKEDATA`, `POKEUSER`, `SETREGS`, `SETREGSET` on another process by a
-//!   program that is not a debugger.
+//!   program that is not a debugger, or any read of the memory or registers
+//!   (`PEEK*`, `GETREGS`) of a child that asked to be traced
+//!   (`PTRACE_TRACEME`) by its parent.
 //! - `DefenseEvasion:Runtime/ProcessInjection.VirtualMemoryWrite`:
 //!   `process_vm_writev(2)` into another process.
+//!
+//! Like GuardDuty, the injection types and module loads fire on the
+//! attempt, granted or refused; the evidence carries the call's `result`
+//! (a negative errno when the kernel refused it).
 //! - `DefenseEvasion:Runtime/PtraceAttached`: `PTRACE_ATTACH`/`SEIZE` by a
 //!   program that is not a debugger (Falco "PTRACE attached to process").
 //! - `DefenseEvasion:Runtime/PtraceAntiDebugging`: `PTRACE_TRACEME`.
 //! - `DefenseEvasion:Runtime/FilelessExecution`: executing a memfd
 //!   (`/memfd:`, `/proc/self/fd/N` after `memfd_create`) or a deleted file.
-//! - `DefenseEvasion:Runtime/KernelModuleLoaded`: a kernel module loaded
-//!   (more severe from a container).
+//! - `DefenseEvasion:Runtime/KernelModuleLoaded`: a kernel module loaded or
+//!   a load attempted (more severe from a container).
 
 #![deny(missing_docs)]
 
 use std::collections::HashMap;
 
-use harrier_sdk::matching::basename;
+use harrier_sdk::matching::{basename, result_text};
 use harrier_sdk::{
     Detector, Event, EventDetail, EventKind, Finding, FindingBuilder, FindingSpec, Metadata,
     Policy, Severity, config, finding, testing,
@@ -40,7 +46,7 @@ pub const INJECT_PTRACE: FindingSpec = FindingSpec {
     finding_type: "DefenseEvasion:Runtime/ProcessInjection.Ptrace",
     severity: 8.0,
     title: "Process injection through ptrace",
-    description: "A process that is not a debugger wrote another process's memory or registers with ptrace.",
+    description: "A process that is not a debugger wrote (or tried to write) another process's memory or registers with ptrace, or read those of a child that asked to be traced.",
     mitre: "T1055.008",
 };
 /// Injection through process_vm_writev.
@@ -48,7 +54,7 @@ pub const INJECT_VM: FindingSpec = FindingSpec {
     finding_type: "DefenseEvasion:Runtime/ProcessInjection.VirtualMemoryWrite",
     severity: 8.0,
     title: "Process injection through process_vm_writev",
-    description: "A process wrote into another process's memory with process_vm_writev.",
+    description: "A process wrote (or tried to write) into another process's memory with process_vm_writev.",
     mitre: "T1055",
 };
 /// ptrace attach by a non-debugger.
@@ -80,7 +86,7 @@ pub const MODULE: FindingSpec = FindingSpec {
     finding_type: "DefenseEvasion:Runtime/KernelModuleLoaded",
     severity: 5.0,
     title: "Kernel module loaded",
-    description: "A kernel module was loaded; rootkits hide this way. From a container this is High.",
+    description: "A kernel module was loaded, or a load attempted; rootkits hide this way. From a container this is High.",
     mitre: "T1547.006",
 };
 
@@ -114,9 +120,35 @@ pub const DEBUGGERS: &[&str] = &[
 
 const PTRACE_TRACEME: u32 = 0;
 const PTRACE_POKES: &[u32] = &[4, 5, 6, 13, 15, 0x4205];
+/// Reads of memory or registers: PEEKTEXT/DATA/USER, GETREGS, GETFPREGS, GETREGSET.
+const PTRACE_PEEKS: &[u32] = &[1, 2, 3, 12, 14, 0x4204];
 const PTRACE_ATTACHES: &[u32] = &[16, 0x4206];
 /// Most pids with a live memfd remembered.
 const MAX_MEMFD_PIDS: usize = 4096;
+/// Most `PTRACE_TRACEME` children remembered.
+const MAX_TRACED: usize = 4096;
+
+/// The name of a ptrace request, for evidence.
+fn ptrace_request_name(request: u32) -> &'static str {
+    match request {
+        0 => "PTRACE_TRACEME",
+        1 => "PTRACE_PEEKTEXT",
+        2 => "PTRACE_PEEKDATA",
+        3 => "PTRACE_PEEKUSER",
+        4 => "PTRACE_POKETEXT",
+        5 => "PTRACE_POKEDATA",
+        6 => "PTRACE_POKEUSER",
+        12 => "PTRACE_GETREGS",
+        13 => "PTRACE_SETREGS",
+        14 => "PTRACE_GETFPREGS",
+        15 => "PTRACE_SETFPREGS",
+        16 => "PTRACE_ATTACH",
+        0x4204 => "PTRACE_GETREGSET",
+        0x4205 => "PTRACE_SETREGSET",
+        0x4206 => "PTRACE_SEIZE",
+        _ => "other",
+    }
+}
 
 /// The detector's own configuration keys.
 #[derive(Debug, Default, Deserialize)]
@@ -126,10 +158,13 @@ struct Own {
 }
 
 /// State carried across hot reloads: pids that created a memfd, with the
-/// event sequence and name.
+/// event sequence and name; children that called `PTRACE_TRACEME`, with
+/// their parent's pid.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     memfds: HashMap<u32, (u64, String)>,
+    #[serde(default)]
+    traceme: HashMap<u32, u32>,
 }
 
 /// The defense-evasion detector.
@@ -156,6 +191,45 @@ impl DefenseEvasion {
         if self.policy.permits(spec.finding_type, &event.process, path) {
             out.push(b.build());
         }
+    }
+}
+
+impl DefenseEvasion {
+    /// ptrace requests, attempted or granted: anti-debugging, injection, attach.
+    fn on_ptrace(&mut self, event: &Event, t: &harrier_sdk::PtraceEvent, out: &mut Vec<Finding>) {
+        let p = &event.process;
+        let mut traceme_child = false;
+        let spec = if t.request == PTRACE_TRACEME {
+            let traced = &mut self.state.traceme;
+            if traced.len() < MAX_TRACED || traced.contains_key(&p.pid) {
+                traced.insert(p.pid, p.ppid);
+            }
+            &ANTI_DEBUG
+        } else if t.target_pid == p.pid || self.is_debugger(&p.exe) {
+            return;
+        } else if PTRACE_POKES.contains(&t.request) {
+            &INJECT_PTRACE
+        } else if PTRACE_PEEKS.contains(&t.request)
+            && self.state.traceme.get(&t.target_pid) == Some(&p.pid)
+        {
+            // A parent reading the child it had trace itself: the
+            // TRACEME/PEEKUSER pair GuardDuty reports as injection.
+            traceme_child = true;
+            &INJECT_PTRACE
+        } else if PTRACE_ATTACHES.contains(&t.request) {
+            &PTRACE_ATTACH
+        } else {
+            return;
+        };
+        let mut b = FindingBuilder::new(spec, event)
+            .evidence("ptrace_request", t.request.to_string())
+            .evidence("ptrace_request_name", ptrace_request_name(t.request))
+            .evidence("target_pid", t.target_pid.to_string())
+            .evidence("result", result_text(t.result));
+        if traceme_child {
+            b = b.evidence("target_called_traceme", "true");
+        }
+        self.emit(b, spec, event, None, out);
     }
 }
 
@@ -217,7 +291,7 @@ impl Detector for DefenseEvasion {
                 self.emit(b, &INJECT_PROC, event, None, out);
             }
             EventDetail::ProcessVmWrite(w) => {
-                if w.result < 0 || w.target_pid == p.pid {
+                if w.target_pid == p.pid {
                     return;
                 }
                 let spec = if w.method == "proc_mem" {
@@ -227,29 +301,11 @@ impl Detector for DefenseEvasion {
                 };
                 let b = FindingBuilder::new(spec, event)
                     .evidence("target_pid", w.target_pid.to_string())
-                    .evidence("method", &w.method);
+                    .evidence("method", &w.method)
+                    .evidence("result", result_text(w.result));
                 self.emit(b, spec, event, None, out);
             }
-            EventDetail::Ptrace(t) => {
-                if t.result < 0 {
-                    return;
-                }
-                let spec = if t.request == PTRACE_TRACEME {
-                    &ANTI_DEBUG
-                } else if t.target_pid == p.pid || self.is_debugger(&p.exe) {
-                    return;
-                } else if PTRACE_POKES.contains(&t.request) {
-                    &INJECT_PTRACE
-                } else if PTRACE_ATTACHES.contains(&t.request) {
-                    &PTRACE_ATTACH
-                } else {
-                    return;
-                };
-                let b = FindingBuilder::new(spec, event)
-                    .evidence("ptrace_request", t.request.to_string())
-                    .evidence("target_pid", t.target_pid.to_string());
-                self.emit(b, spec, event, None, out);
-            }
+            EventDetail::Ptrace(t) => self.on_ptrace(event, t, out),
             EventDetail::MemfdCreate(m)
                 if m.result >= 0 && self.state.memfds.len() < MAX_MEMFD_PIDS =>
             {
@@ -275,11 +331,16 @@ impl Detector for DefenseEvasion {
             }
             EventDetail::Exit(_) => {
                 self.state.memfds.remove(&p.pid);
+                self.state.traceme.remove(&p.pid);
             }
-            EventDetail::ModuleLoad(m) if m.result >= 0 => {
+            EventDetail::ModuleLoad(m) => {
                 let mut b = FindingBuilder::new(&MODULE, event)
                     .evidence("module_name", &m.name)
-                    .evidence("syscall", &m.syscall);
+                    .evidence("syscall", &m.syscall)
+                    .evidence("result", result_text(m.result));
+                if m.result < 0 {
+                    b = b.title("Kernel module load attempted");
+                }
                 if p.container_id.is_some() {
                     b = b.severity(Severity::new(8.0).expect("8.0 is on the scale"));
                 }
@@ -368,6 +429,118 @@ mod tests {
                 .unwrap()
                 .contains("debuggers[0]")
         );
+    }
+
+    /// One capture line of `process` (pid, ppid, exe) doing `detail`.
+    fn line(seq: u64, pid: u32, ppid: u32, exe: &str, kind: &str, detail: &str) -> String {
+        format!(
+            r#"{{"kind":"{kind}","pid":{pid},"seq":{seq},"time_ns":{seq},"process":{{"pid":{pid},"tid":{pid},"ppid":{ppid},"uid":0,"euid":0,"gid":0,"egid":0,"comm":"x","exe":"{exe}","container_id":"c1"}},"detail":{detail}}}"#
+        )
+    }
+
+    fn replay(lines: &[String]) -> Vec<Finding> {
+        let header = r#"{"harrier_capture":1,"wit":"0.1.0"}"#.to_string();
+        let text = [vec![header], lines.to_vec()].concat().join("\n");
+        let events = harrier_sdk::testing::parse_fixture(&text).unwrap();
+        Harness::<DefenseEvasion>::new("{}").unwrap().run(&events)
+    }
+
+    fn evidence<'a>(f: &'a Finding, key: &str) -> Option<&'a str> {
+        f.evidence
+            .iter()
+            .find(|e| e.key == key)
+            .map(|e| e.value.as_str())
+    }
+
+    #[test]
+    fn the_testers_traceme_child_read_by_its_parent_is_injection() {
+        let traceme = line(
+            1,
+            801,
+            800,
+            "/tmp/ptrace",
+            "ptrace",
+            r#"{"Ptrace":{"request":0,"target_pid":0,"result":0}}"#,
+        );
+        let peek = line(
+            2,
+            800,
+            1,
+            "/tmp/ptrace",
+            "ptrace",
+            r#"{"Ptrace":{"request":3,"target_pid":801,"result":-5}}"#,
+        );
+        let f = replay(&[traceme.clone(), peek.clone()]);
+        let mut want = vec![ANTI_DEBUG.finding_type, INJECT_PTRACE.finding_type];
+        want.sort();
+        assert_eq!(types(&f), want, "{f:#?}");
+        let inject = f
+            .iter()
+            .find(|f| f.finding_type == INJECT_PTRACE.finding_type)
+            .unwrap();
+        assert_eq!(inject.pid, 800);
+        assert_eq!(evidence(inject, "result"), Some("-5 (EIO)"));
+        assert_eq!(
+            evidence(inject, "ptrace_request_name"),
+            Some("PTRACE_PEEKUSER")
+        );
+        // A read of a process that did not ask its reader to trace it is no injection.
+        assert_eq!(types(&replay(&[peek])), Vec::<String>::new());
+        let stranger = line(
+            2,
+            900,
+            1,
+            "/tmp/ptrace",
+            "ptrace",
+            r#"{"Ptrace":{"request":3,"target_pid":801,"result":0}}"#,
+        );
+        assert_eq!(
+            types(&replay(&[traceme, stranger])),
+            [ANTI_DEBUG.finding_type]
+        );
+    }
+
+    #[test]
+    fn refused_injections_and_module_loads_are_reported_with_their_errno() {
+        let vm = line(
+            1,
+            810,
+            1,
+            "/tmp/vmRwTest",
+            "process-vm-write",
+            r#"{"ProcessVmWrite":{"target_pid":811,"method":"process_vm_writev","result":-14}}"#,
+        );
+        let poke = line(
+            2,
+            812,
+            1,
+            "/tmp/poke",
+            "ptrace",
+            r#"{"Ptrace":{"request":5,"target_pid":811,"result":-3}}"#,
+        );
+        let module = line(
+            3,
+            813,
+            1,
+            "/usr/bin/python3",
+            "module-load",
+            r#"{"ModuleLoad":{"name":"/bin/true","syscall":"finit_module","result":-38}}"#,
+        );
+        let f = replay(&[vm, poke, module]);
+        let got: Vec<(&str, Option<&str>)> = f
+            .iter()
+            .map(|f| (f.finding_type.as_str(), evidence(f, "result")))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (INJECT_VM.finding_type, Some("-14 (EFAULT)")),
+                (INJECT_PTRACE.finding_type, Some("-3 (ESRCH)")),
+                (MODULE.finding_type, Some("-38 (ENOSYS)")),
+            ]
+        );
+        assert_eq!(f[2].title, "Kernel module load attempted");
+        assert_eq!(f[2].severity, 8.0, "from a container");
     }
 
     #[test]

@@ -21,7 +21,7 @@
 
 #![deny(missing_docs)]
 
-use harrier_sdk::matching::{any_arg_contains, basename, is_shell};
+use harrier_sdk::matching::{any_arg_contains, basename, contains_ignore_case, is_shell};
 use harrier_sdk::{
     Detector, Event, EventDetail, EventKind, ExecEvent, Finding, FindingBuilder, FindingSpec,
     Metadata, Policy, config, finding, testing,
@@ -183,20 +183,25 @@ pub const TRUSTED_LOG_WRITERS: &[&str] = &[
 const SEARCHERS: &[&str] = &[
     "find", "grep", "egrep", "fgrep", "rg", "ag", "locate", "mlocate", "plocate", "fd", "ack",
 ];
-/// Needles of a private key or password search.
+/// Key material or key file names: a search for any of them is a key search.
 const KEY_NEEDLES: &[&str] = &[
     "id_rsa",
     "id_dsa",
     "id_ecdsa",
     "id_ed25519",
-    ".pem",
-    ".key",
     "begin private",
     "begin rsa private",
+    "begin dsa private",
+    "begin ec private",
     "begin openssh private",
-    "password",
-    "passwd",
+    "begin encrypted private",
+    "ssh_host_",
 ];
+/// Key file extensions: a search for them by name (`find -name '*.pem'`, `locate .key`).
+const KEY_FILE_NEEDLES: &[&str] = &[".pem", ".key", ".p12", ".pfx", ".ppk"];
+/// Password patterns: a key search only as what a recursive grep (or a
+/// find by name) looks for, not as a file it reads (`grep root /etc/passwd`).
+const PASSWORD_NEEDLES: &[&str] = &["passw"];
 /// Needles of a cloud credential search.
 const CLOUD_NEEDLES: &[&str] = &[
     "aws_secret_access_key",
@@ -283,13 +288,14 @@ impl FileAccess {
     }
 
     fn on_exec(&self, event: &Event, exec: &ExecEvent, out: &mut Vec<Finding>) {
-        if !SEARCHERS.contains(&basename(&exec.filename)) {
+        let program = basename(&exec.filename);
+        if !SEARCHERS.contains(&program) {
             return;
         }
         let args = exec.args.get(1..).unwrap_or(&[]);
         let spec = if CLOUD_NEEDLES.iter().any(|n| any_arg_contains(args, n)) {
             &CLOUD_SEARCH
-        } else if KEY_NEEDLES.iter().any(|n| any_arg_contains(args, n)) {
+        } else if key_search(program, args) {
             &KEY_SEARCH
         } else {
             return;
@@ -302,6 +308,74 @@ impl FileAccess {
             );
         }
     }
+}
+
+/// Whether a search looks for private keys or passwords (Falco "Search
+/// Private Keys or Passwords"): key material or key file names anywhere;
+/// key file extensions and passwords only as the thing searched for.
+fn key_search(program: &str, args: &[String]) -> bool {
+    if KEY_NEEDLES.iter().any(|n| any_arg_contains(args, n)) {
+        return true;
+    }
+    let sought = searched_for(program, args);
+    let wants = |needles: &[&str]| {
+        sought
+            .iter()
+            .any(|a| needles.iter().any(|n| contains_ignore_case(a, n)))
+    };
+    match program {
+        "find" | "locate" | "mlocate" | "plocate" | "fd" => {
+            wants(KEY_FILE_NEEDLES) || wants(PASSWORD_NEEDLES)
+        }
+        _ => wants(PASSWORD_NEEDLES) && recursive(program, args),
+    }
+}
+
+/// What a search looks for: `find`'s `-name`/`-iname`/`-path`/`-regex`
+/// patterns, `locate`/`fd` operands, a grep's `-e` patterns or first operand.
+fn searched_for<'a>(program: &str, args: &'a [String]) -> Vec<&'a str> {
+    let after = |flags: &[&str]| -> Vec<&'a str> {
+        args.windows(2)
+            .filter(|w| flags.contains(&w[0].as_str()))
+            .map(|w| w[1].as_str())
+            .collect()
+    };
+    match program {
+        "find" => after(&[
+            "-name",
+            "-iname",
+            "-path",
+            "-ipath",
+            "-regex",
+            "-iregex",
+            "-wholename",
+        ]),
+        "locate" | "mlocate" | "plocate" | "fd" => args
+            .iter()
+            .filter(|a| !a.starts_with('-'))
+            .map(String::as_str)
+            .collect(),
+        _ => {
+            let patterns = after(&["-e", "--regexp"]);
+            if !patterns.is_empty() {
+                return patterns;
+            }
+            args.iter()
+                .find(|a| !a.starts_with('-'))
+                .map(|a| vec![a.as_str()])
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// Whether a grep-like search walks directories (`rg`, `ag`, `ack` always do).
+fn recursive(program: &str, args: &[String]) -> bool {
+    matches!(program, "rg" | "ag" | "ack")
+        || args.iter().any(|a| {
+            a == "--recursive"
+                || a == "--dereference-recursive"
+                || (a.starts_with('-') && !a.starts_with("--") && a.contains(['r', 'R']))
+        })
 }
 
 impl Detector for FileAccess {
@@ -432,6 +506,28 @@ mod tests {
                 .unwrap()
                 .contains("trusted_readers")
         );
+    }
+
+    #[test]
+    fn key_searches_look_for_keys_not_at_password_files() {
+        let is = |a: &[&str]| {
+            let rest: Vec<String> = a[1..].iter().map(|s| s.to_string()).collect();
+            key_search(a[0], &rest)
+        };
+        assert!(is(&["find", "/", "-name", "id_rsa"]));
+        assert!(is(&["find", "/home", "-name", "*.pem"]));
+        assert!(is(&["grep", "-rl", "BEGIN OPENSSH PRIVATE KEY", "/home"]));
+        assert!(is(&["grep", "-ri", "password", "/var/www"]));
+        assert!(is(&["rg", "passwd", "/srv"]));
+        assert!(is(&["locate", "id_ed25519"]));
+        assert!(!is(&["grep", "root", "/etc/passwd"]));
+        assert!(!is(&["grep", "-c", "nologin", "/etc/passwd"]));
+        assert!(
+            !is(&["grep", "-i", "password", "/etc/login.defs"]),
+            "not recursive"
+        );
+        assert!(!is(&["find", "/srv", "-newer", "/etc/passwd"]));
+        assert!(!is(&["grep", "-r", "TODO", "src/"]));
     }
 
     #[test]

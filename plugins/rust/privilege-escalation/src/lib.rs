@@ -1,24 +1,32 @@
 //! Harrier detector `privilege-escalation`: container escapes and gaining root.
 //!
 //! - `PrivilegeEscalation:Runtime/DockerSocketAccessed`: a process other than
-//!   a trusted client connects to (or opens) a container runtime socket.
+//!   a trusted client connects to (or opens) a container runtime socket,
+//!   successfully or not (the listener may not be up yet).
 //! - `PrivilegeEscalation:Runtime/RuncContainerEscape`: a write-open of a
 //!   `runc` binary or of `/proc/<pid>/exe` (CVE-2019-5736 style).
 //! - `PrivilegeEscalation:Runtime/CGroupsReleaseAgentModified`: a write to a
 //!   cgroup `release_agent` (or `notify_on_release`).
 //! - `PrivilegeEscalation:Runtime/ContainerMountsHostDirectory`: a process in
-//!   a container mounts a host block device or bind-mounts a host directory
-//!   (container-only, using the container identity from enrichment).
+//!   a container mounts (or tries to mount) a host block device or a host
+//!   directory (container-only, using the container identity from
+//!   enrichment); a refused mount is reported too, with its errno.
 //! - `PrivilegeEscalation:Runtime/UserfaultfdUsage`: `userfaultfd(2)` used.
-//! - `PrivilegeEscalation:Runtime/ElevationToRoot`: a non-root process
-//!   successfully sets its uid or euid to 0 without being a known setuid
+//! - `PrivilegeEscalation:Runtime/ElevationToRoot`: a non-root user runs a
+//!   setuid-root program (euid 0 at exec), or a non-root process
+//!   successfully sets its uid or euid to 0, without being a known setuid
 //!   helper (sudo, su, ...).
+//!
+//! GuardDuty's 2026 documentation lists DockerSocketAccessed,
+//! RuncContainerEscape, CGroupsReleaseAgentModified,
+//! ContainerMountsHostDirectory, UserfaultfdUsage and ElevationToRoot
+//! among its retired types; Harrier keeps detecting them.
 //! - `PrivilegeEscalation:Runtime/DebugfsLaunchedInContainer`: `debugfs` run
 //!   in a container (Falco "Debugfs Launched in Privileged Container").
 
 #![deny(missing_docs)]
 
-use harrier_sdk::matching::basename;
+use harrier_sdk::matching::{basename, result_text};
 use harrier_sdk::{
     Detector, Event, EventDetail, EventKind, Finding, FindingBuilder, FindingSpec, Metadata,
     Policy, SocketAddress, config, finding, testing,
@@ -55,7 +63,7 @@ pub const HOST_MOUNT: FindingSpec = FindingSpec {
     finding_type: "PrivilegeEscalation:Runtime/ContainerMountsHostDirectory",
     severity: 8.0,
     title: "Container mounted a host directory",
-    description: "A process in a container mounted a host block device or bind-mounted a host directory, exposing the host file system.",
+    description: "A process in a container mounted (or tried to mount) a host block device or a host directory, exposing the host file system.",
     mitre: "T1611",
 };
 /// userfaultfd was used.
@@ -71,7 +79,7 @@ pub const TO_ROOT: FindingSpec = FindingSpec {
     finding_type: "PrivilegeEscalation:Runtime/ElevationToRoot",
     severity: 8.0,
     title: "Process elevated to root",
-    description: "A non-root process set its user id to root without being a known setuid helper (sudo, su, ...), a sign of a privilege escalation exploit.",
+    description: "A non-root user ran a setuid-root program, or a non-root process set its user id to root, without being a known setuid helper (sudo, su, ...), a sign of a privilege escalation exploit.",
     mitre: "T1548.001",
 };
 
@@ -148,6 +156,19 @@ pub const SETUID_PROGRAMS: &[&str] = &[
     "lightdm",
     "sddm",
     "Xorg",
+    "Xorg.wrap",
+    "sudoedit",
+    "ssh-keysign",
+    "snap-confine",
+    "chrome-sandbox",
+    "mount.nfs",
+    "mount.cifs",
+    "ntfs-3g",
+    "pppd",
+    "newuidmap",
+    "newgidmap",
+    "exim4",
+    "at",
 ];
 
 /// Block device prefixes of host disks.
@@ -176,8 +197,6 @@ const HOST_DIRS: &[&str] = &[
     "/var/run",
     "/run",
 ];
-/// `MS_BIND`.
-const MS_BIND: u64 = 4096;
 /// `O_WRONLY | O_RDWR`.
 const WRITE_FLAGS: u32 = 0o3;
 /// `O_TRUNC`.
@@ -331,10 +350,7 @@ impl PrivilegeEscalation {
             self.state.exec_uids.remove(&p.pid);
         }
         let to_root = c.uid == 0 || c.euid == 0;
-        let name = basename(&p.exe);
-        let trusted = SETUID_PROGRAMS.contains(&name)
-            || self.own.trusted_setuid_programs.iter().any(|t| t == name);
-        if to_root && c.result == 0 && previous != 0 && !trusted {
+        if to_root && c.result == 0 && previous != 0 && !self.trusted_setuid(&p.exe) {
             self.emit(
                 &TO_ROOT,
                 event,
@@ -349,26 +365,67 @@ impl PrivilegeEscalation {
     }
 
     fn on_mount(&self, event: &Event, m: &harrier_sdk::MountEvent, out: &mut Vec<Finding>) {
-        if event.process.container_id.is_none() || m.result < 0 {
+        if event.process.container_id.is_none() {
             return;
         }
+        // GuardDuty fires on the call, granted or not: the attempt shows
+        // intent, and its errno says how far it got.
         let source = m.source.as_str();
+        let dir = source.trim_end_matches('/');
+        let dir = if dir.is_empty() && source.starts_with('/') {
+            "/"
+        } else {
+            dir
+        };
         let device = HOST_DEVICES.iter().any(|d| source.starts_with(d));
-        let bind = m.flags & MS_BIND != 0 && HOST_DIRS.contains(&source);
+        let host_dir = HOST_DIRS.contains(&dir);
         let configured = self.own.host_mount_sources.iter().any(|s| s == source);
-        if device || bind || configured {
-            self.emit(
-                &HOST_MOUNT,
-                event,
-                Some(source),
-                &[
-                    ("mount_source", source),
-                    ("mount_target", &m.target),
-                    ("fs_type", &m.fs_type),
-                ],
-                out,
-            );
+        if !(device || host_dir || configured) {
+            return;
         }
+        let result = result_text(m.result);
+        let flags = format!("{:#x}", m.flags);
+        let evidence = [
+            ("mount_source", source),
+            ("mount_target", m.target.as_str()),
+            ("fs_type", m.fs_type.as_str()),
+            ("mount_flags", flags.as_str()),
+            ("result", result.as_str()),
+        ];
+        self.emit(&HOST_MOUNT, event, Some(source), &evidence, out);
+    }
+
+    /// A setuid-root program run by a non-root user: root from the exec on,
+    /// whether or not it ever calls setuid.
+    fn on_exec(&mut self, event: &Event, exec: &harrier_sdk::ExecEvent, out: &mut Vec<Finding>) {
+        let p = &event.process;
+        if p.uid == 0 || p.euid != 0 || self.trusted_setuid(&exec.filename) {
+            self.remember_exec_uid(p.pid, p.uid);
+            return;
+        }
+        // Reported here: a later setuid(0) of the same process is the same story.
+        self.state.exec_uids.remove(&p.pid);
+        let uid = p.uid.to_string();
+        let mode = format!("{:o}", exec.file_mode & 0o7777);
+        self.emit(
+            &TO_ROOT,
+            event,
+            Some(&exec.filename),
+            &[
+                ("filename", &exec.filename),
+                ("cmdline", &exec.args.join(" ")),
+                ("previous_uid", &uid),
+                ("euid_at_exec", "0"),
+                ("file_mode", &mode),
+            ],
+            out,
+        );
+    }
+
+    fn trusted_setuid(&self, exe: &str) -> bool {
+        let name = basename(exe);
+        SETUID_PROGRAMS.contains(&name)
+            || self.own.trusted_setuid_programs.iter().any(|t| t == name)
     }
 }
 
@@ -422,6 +479,7 @@ impl Detector for PrivilegeEscalation {
                 }
             }
             EventDetail::NetConnect(n) => {
+                // Refused or not yet listening counts too: the client tried.
                 if let SocketAddress::Unix(path) = &n.address
                     && self.is_runtime_socket(path)
                     && !self.trusted_client(&event.process.exe)
@@ -430,14 +488,14 @@ impl Detector for PrivilegeEscalation {
                         &DOCKER_SOCKET,
                         event,
                         Some(path),
-                        &[("socket_path", path)],
+                        &[("socket_path", path), ("result", &result_text(n.result))],
                         out,
                     );
                 }
             }
             EventDetail::Mount(m) => self.on_mount(event, m, out),
             EventDetail::Exec(exec) => {
-                self.remember_exec_uid(event.process.pid, event.process.uid);
+                self.on_exec(event, exec, out);
                 if event.process.container_id.is_some() && basename(&exec.filename) == "debugfs" {
                     self.emit(
                         &DEBUGFS,
@@ -542,9 +600,31 @@ mod tests {
             .run(&events(lines))
     }
 
+    /// The same process when its program is not setuid: still uid 65534 after the exec.
+    fn plain_exec() -> String {
+        SETUID_EXEC.replace(r#""euid":0,"gid":65534"#, r#""euid":65534,"gid":65534"#)
+    }
+
+    #[test]
+    fn a_setuid_root_program_run_by_a_user_is_an_elevation_at_exec() {
+        let f = replay(&[SETUID_EXEC]);
+        assert_eq!(types(&f), [TO_ROOT.finding_type], "{f:#?}");
+        let has = |k: &str, v: &str| f[0].evidence.iter().any(|e| e.key == k && e.value == v);
+        assert!(
+            has("previous_uid", "65534") && has("file_mode", "4755"),
+            "{f:#?}"
+        );
+        // Its later setuid(0) is the same story, not a second finding.
+        assert_eq!(replay(&[SETUID_EXEC, SETUID_ZERO]).len(), 1);
+        // sudo is a setuid helper doing its job.
+        let sudo = SETUID_EXEC.replace("/var/tmp/hx/rootshell", "/usr/bin/sudo");
+        assert!(replay(&[&sudo]).is_empty());
+    }
+
     #[test]
     fn elevation_seen_after_the_call_uses_the_uid_at_exec() {
-        let f = replay(&[SETUID_EXEC, SETUID_ZERO]);
+        let exec = plain_exec();
+        let f = replay(&[&exec, SETUID_ZERO]);
         assert_eq!(types(&f), [TO_ROOT.finding_type], "{f:#?}");
         assert!(
             f[0].evidence
@@ -556,13 +636,13 @@ mod tests {
         let root_exec = SETUID_EXEC.replace(r#""uid":65534"#, r#""uid":0"#);
         assert!(replay(&[&root_exec, SETUID_ZERO]).is_empty());
         // Nor a later process reusing the pid after the exit.
-        assert!(replay(&[SETUID_EXEC, EXIT, SETUID_ZERO]).is_empty());
+        assert!(replay(&[&exec, EXIT, SETUID_ZERO]).is_empty());
     }
 
     #[test]
     fn exec_uids_survive_a_hot_reload() {
         let mut h = Harness::<PrivilegeEscalation>::new("{}").unwrap();
-        assert!(h.run(&events(&[SETUID_EXEC])).is_empty());
+        assert!(h.run(&events(&[&plain_exec()])).is_empty());
         let snap = h.detector().snapshot();
         let mut h2 = Harness::<PrivilegeEscalation>::new("{}").unwrap();
         h2.detector().restore(&snap).unwrap();
@@ -570,6 +650,36 @@ mod tests {
             types(&h2.run(&events(&[SETUID_ZERO]))),
             [TO_ROOT.finding_type]
         );
+    }
+
+    /// The GuardDuty tester's mount: `mount("/etc/", "/tmp/", "tempfs-test", 0)`
+    /// in a pod, refused by the kernel (ENODEV).
+    const TESTER_MOUNT: &str = r#"{"kind":"mount","pid":700,"seq":1,"time_ns":1,"process":{"pid":700,"tid":700,"ppid":1,"uid":0,"euid":0,"gid":0,"egid":0,"comm":"mountTest","exe":"/tmp/1700000000-mountTest","container_id":"c1"},"detail":{"Mount":{"source":"/etc/","target":"/tmp/","fs_type":"tempfs-test","flags":0,"result":-19}}}"#;
+    /// `nc -U /var/run/docker.sock` before the listener is up.
+    const REFUSED_CONNECT: &str = r#"{"kind":"net-connect","pid":701,"seq":2,"time_ns":2,"process":{"pid":701,"tid":701,"ppid":1,"uid":0,"euid":0,"gid":0,"egid":0,"comm":"nc","exe":"/usr/bin/nc.openbsd","container_id":"c1"},"detail":{"NetConnect":{"fd":3,"address":{"Unix":"/var/run/docker.sock"},"result":-111}}}"#;
+
+    #[test]
+    fn attempts_are_reported_with_their_errno() {
+        let f = replay(&[TESTER_MOUNT, REFUSED_CONNECT]);
+        assert_eq!(
+            types(&f),
+            [HOST_MOUNT.finding_type, DOCKER_SOCKET.finding_type],
+            "{f:#?}"
+        );
+        let result = |f: &Finding| {
+            f.evidence
+                .iter()
+                .find(|e| e.key == "result")
+                .map(|e| e.value.clone())
+        };
+        assert_eq!(result(&f[0]).as_deref(), Some("-19 (ENODEV)"));
+        assert_eq!(result(&f[1]).as_deref(), Some("-111 (ECONNREFUSED)"));
+        // The same mount on the host is not a container mounting the host.
+        let host = TESTER_MOUNT.replace(r#""container_id":"c1""#, r#""container_id":null"#);
+        assert!(replay(&[&host]).is_empty());
+        // A tmpfs of its own is no host directory.
+        let tmpfs = TESTER_MOUNT.replace(r#""source":"/etc/""#, r#""source":"tmpfs""#);
+        assert!(replay(&[&tmpfs]).is_empty());
     }
 
     #[test]
