@@ -10,9 +10,12 @@ pub const SCHEMA_VERSION: &str = "1.0";
 /// The JSON Schema (draft 2020-12) of the native format, version 1.
 pub const NATIVE_SCHEMA_V1: &str = include_str!("../schema/finding-v1.schema.json");
 
-/// Finding type of an attack sequence: findings of several types on one
-/// container or process lineage within the correlation window, reported
-/// together as one Critical finding whose `related` lists the members' ids.
+/// Finding type of an attack sequence (Harrier's own type, shaped after
+/// GuardDuty's attack sequence findings): findings that progress through
+/// several tactics on what one attacker holds (a container, a login
+/// session, the subtree of one network-facing process), at least one of
+/// them Medium or worse, reported together; `related` lists the members'
+/// ids and `sequence` their signals, actors and indicators.
 pub const ATTACK_SEQUENCE_TYPE: &str = "AttackSequence:Runtime/MultiStageAttack";
 
 /// One unified finding, as emitted to sinks in the native format.
@@ -66,6 +69,116 @@ pub struct UnifiedFinding {
     /// Ids of related findings: the members of an attack sequence; empty for
     /// other findings.
     pub related: Vec<String>,
+    /// Each distinct process merged into this finding (at most
+    /// [`MAX_PROCESSES`], in order of first appearance), with its own
+    /// evidence; for an attack sequence, empty (see `sequence.actors`).
+    #[serde(default)]
+    pub processes: Vec<MergedProcess>,
+    /// Whether processes were left out because the list was full.
+    #[serde(default)]
+    pub processes_truncated: bool,
+    /// What an attack sequence links, in the shape of GuardDuty's sequence
+    /// findings; absent for other findings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<SequenceSection>,
+}
+
+/// Most distinct processes listed in one merged finding.
+pub const MAX_PROCESSES: usize = 10;
+
+/// One process a merged finding is about, with what was seen of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergedProcess {
+    /// Thread-group id.
+    pub pid: u32,
+    /// Executable path ("" if unknown).
+    pub exe: String,
+    /// Command line ("" if unknown).
+    pub cmdline: String,
+    /// Real user id.
+    pub uid: u32,
+    /// Effective user id.
+    pub euid: u32,
+    /// Event time of its first occurrence, RFC 3339 UTC.
+    pub first_seen: String,
+    /// Event time of its latest occurrence, RFC 3339 UTC.
+    pub last_seen: String,
+    /// Raw findings about this process merged in.
+    pub count: u64,
+    /// Its own distinct evidence (at most `max_evidence`), verbatim.
+    pub evidence: Vec<EvidenceItem>,
+    /// Whether some of its evidence was left out.
+    pub evidence_truncated: bool,
+}
+
+/// The attack-sequence part of a finding: GuardDuty's `Sequence` (signals,
+/// actors, sequence indicators), for runtime findings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SequenceSection {
+    /// What one attacker holds that links the members: `container`,
+    /// `session` (a login session or the subtree of one network-facing
+    /// process) or `process-tree`.
+    pub scope: String,
+    /// The shared resource, e.g. a container id or `sshd (pid 900)`.
+    pub scope_id: String,
+    /// The tactics the members progress through, in order of first sight.
+    pub tactics: Vec<String>,
+    /// The member findings, in join order.
+    pub signals: Vec<Signal>,
+    /// The distinct processes behind the members.
+    pub actors: Vec<Actor>,
+    /// What the sequence rests on: `ATTACK_TACTIC`, `ATTACK_TECHNIQUE`,
+    /// `PROCESS_PATH`, `CONTAINER_ID` values.
+    pub indicators: Vec<Indicator>,
+}
+
+/// One member finding of an attack sequence (GuardDuty's `Signal`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    /// The member finding's id.
+    pub uid: String,
+    /// Its type.
+    pub name: String,
+    /// Its tactic (the type's part before `:`).
+    pub tactic: String,
+    /// Its severity.
+    pub severity: f32,
+    /// Raw findings merged into it.
+    pub count: u64,
+    /// RFC 3339 UTC.
+    pub first_seen: String,
+    /// RFC 3339 UTC.
+    pub last_seen: String,
+    /// The `actors` ids of its processes.
+    pub actor_ids: Vec<String>,
+    /// Its own indicators (technique).
+    pub indicators: Vec<Indicator>,
+}
+
+/// A process taking part in an attack sequence (GuardDuty's `Actor`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// `process:<pid>`.
+    pub id: String,
+    /// Its pid.
+    pub pid: u32,
+    /// Its executable path.
+    pub exe: String,
+    /// Its command line.
+    pub cmdline: String,
+    /// Its real user id.
+    pub uid: u32,
+    /// Its user name, when resolved.
+    pub user: Option<String>,
+}
+
+/// A key and its values (GuardDuty's `Indicator`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Indicator {
+    /// E.g. `ATTACK_TACTIC`.
+    pub key: String,
+    /// Distinct values, in order of first sight.
+    pub values: Vec<String>,
 }
 
 impl UnifiedFinding {

@@ -7,8 +7,9 @@
 //!    process, container and event context the pipeline knows), drops it if a
 //!    [`Suppression`] rule matches, merges repeats of the same type on the same
 //!    resource into one [`UnifiedFinding`] with a count, and correlates
-//!    findings of different types on one container or process lineage into a
-//!    Critical attack sequence ([`ATTACK_SEQUENCE_TYPE`]). It returns
+//!    findings that progress through several tactics on one container, login
+//!    session or network-facing process subtree into an attack sequence
+//!    ([`ATTACK_SEQUENCE_TYPE`]). It returns
 //!    [`Emission`]s: first sight, rate-limited updates, final updates.
 //! 2. [`Sinks`] renders each emitted finding in one [`Format`] (native, OCSF,
 //!    Falco) and delivers it to stdout, rotated files and webhooks, each on its
@@ -37,8 +38,9 @@ mod time;
 
 pub use config::{ConfigError, MergeConfig, Suppression};
 pub use finding::{
-    ATTACK_SEQUENCE_TYPE, ContainerSection, EventEntry, EvidenceItem, NATIVE_SCHEMA_V1,
-    ProcessSection, SCHEMA_VERSION, SeverityLabel, UnifiedFinding,
+    ATTACK_SEQUENCE_TYPE, Actor, ContainerSection, EventEntry, EvidenceItem, Indicator,
+    MAX_PROCESSES, MergedProcess, NATIVE_SCHEMA_V1, ProcessSection, SCHEMA_VERSION,
+    SequenceSection, SeverityLabel, Signal, UnifiedFinding,
 };
 pub use format::Format;
 pub use input::{

@@ -11,7 +11,7 @@ use crate::finding::UnifiedFinding;
 use crate::id::finding_id;
 use crate::input::FindingInput;
 use crate::open::OpenFinding;
-use crate::resource::{correlation_key, merge_key};
+use crate::resource::{correlation_scope, merge_key};
 use crate::suppress::Suppressor;
 
 /// Why a finding is being emitted.
@@ -283,7 +283,8 @@ impl Merger {
         if min_types < 2 {
             return;
         }
-        let key = correlation_key(input);
+        let scope = correlation_scope(input);
+        let key = scope.key.clone();
         let correlation_window = nanos(self.config.correlation_window);
         if self
             .correlator
@@ -298,7 +299,7 @@ impl Merger {
         }
         let change =
             self.correlator
-                .observe(&key, member, now, min_types, self.config.max_evidence);
+                .observe(&scope, member, now, min_types, self.config.max_evidence);
         let kind = match change {
             SequenceChange::Quiet => return,
             SequenceChange::Created => {

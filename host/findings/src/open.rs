@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 
 use crate::finding::{
-    ContainerSection, EventEntry, EvidenceItem, ProcessSection, SCHEMA_VERSION, SeverityLabel,
-    UnifiedFinding, clamp_severity,
+    ContainerSection, EventEntry, EvidenceItem, MAX_PROCESSES, MergedProcess, ProcessSection,
+    SCHEMA_VERSION, SequenceSection, SeverityLabel, UnifiedFinding, clamp_severity,
 };
 use crate::input::FindingInput;
 use crate::time::rfc3339;
@@ -30,6 +30,11 @@ pub(crate) struct OpenFinding {
     pub(crate) evidence_truncated: bool,
     pub(crate) events: Vec<EventEntry>,
     pub(crate) related: Vec<String>,
+    /// Each distinct process merged in, with its own evidence.
+    pub(crate) processes: Vec<OpenProcess>,
+    pub(crate) processes_truncated: bool,
+    /// An attack sequence's signals, actors and indicators.
+    pub(crate) sequence: Option<SequenceSection>,
     /// How many times this finding was emitted.
     pub(crate) emissions: u32,
     /// Event time of the last emission.
@@ -65,6 +70,9 @@ impl OpenFinding {
             evidence_truncated: false,
             events: Vec::new(),
             related: Vec::new(),
+            processes: Vec::new(),
+            processes_truncated: false,
+            sequence: None,
             emissions: 0,
             last_emit_ns: input.time_ns,
             dirty: true,
@@ -87,11 +95,13 @@ impl OpenFinding {
         self.dirty = true;
     }
 
-    /// Adds the input's evidence and events to the bounded samples.
+    /// Adds the input's evidence and events to the bounded samples, and to
+    /// its process's own entry.
     fn add_samples(&mut self, input: &FindingInput, max_evidence: usize) {
         for item in &input.raw.evidence {
             self.add_evidence(&item.key, &item.value, max_evidence);
         }
+        self.add_process(input, max_evidence);
         for event in &input.events {
             self.add_event(
                 EventEntry {
@@ -104,23 +114,60 @@ impl OpenFinding {
         }
     }
 
+    /// Records the input's process (distinct by pid and executable) with
+    /// its evidence, unless the list is full.
+    fn add_process(&mut self, input: &FindingInput, max_evidence: usize) {
+        let p = &input.process;
+        let index = match self
+            .processes
+            .iter()
+            .position(|o| o.pid == p.pid && o.exe == p.exe)
+        {
+            Some(index) => index,
+            None if self.processes.len() < MAX_PROCESSES => {
+                self.processes.push(OpenProcess {
+                    pid: p.pid,
+                    exe: p.exe.clone(),
+                    cmdline: p.cmdline.clone(),
+                    uid: p.uid,
+                    euid: p.euid,
+                    first_seen_ns: input.time_ns,
+                    last_seen_ns: input.time_ns,
+                    count: 0,
+                    evidence: Vec::new(),
+                    evidence_truncated: false,
+                });
+                self.processes.len() - 1
+            }
+            None => {
+                self.processes_truncated = true;
+                return;
+            }
+        };
+        let entry = &mut self.processes[index];
+        entry.count += 1;
+        entry.first_seen_ns = entry.first_seen_ns.min(input.time_ns);
+        entry.last_seen_ns = entry.last_seen_ns.max(input.time_ns);
+        for item in &input.raw.evidence {
+            push_distinct(
+                &mut entry.evidence,
+                &mut entry.evidence_truncated,
+                &item.key,
+                &item.value,
+                max_evidence,
+            );
+        }
+    }
+
     /// Adds one distinct evidence item unless the sample is full.
     pub(crate) fn add_evidence(&mut self, key: &str, value: &str, max_evidence: usize) {
-        if self
-            .evidence
-            .iter()
-            .any(|e| e.key == key && e.value == value)
-        {
-            return;
-        }
-        if self.evidence.len() >= max_evidence {
-            self.evidence_truncated = true;
-            return;
-        }
-        self.evidence.push(EvidenceItem {
-            key: key.to_string(),
-            value: value.to_string(),
-        });
+        push_distinct(
+            &mut self.evidence,
+            &mut self.evidence_truncated,
+            key,
+            value,
+            max_evidence,
+        );
     }
 
     /// Adds one event reference unless known or the sample is full.
@@ -159,10 +206,67 @@ impl OpenFinding {
             evidence_truncated: self.evidence_truncated,
             events: self.events.clone(),
             related: self.related.clone(),
+            processes: self.processes.iter().map(OpenProcess::render).collect(),
+            processes_truncated: self.processes_truncated,
+            sequence: self.sequence.clone(),
         };
         self.emissions += 1;
         self.last_emit_ns = self.last_emit_ns.max(now_ns);
         self.dirty = false;
         finding
     }
+}
+
+/// One process of an open finding.
+#[derive(Debug, Clone)]
+pub(crate) struct OpenProcess {
+    pub(crate) pid: u32,
+    pub(crate) exe: String,
+    cmdline: String,
+    uid: u32,
+    euid: u32,
+    first_seen_ns: u64,
+    last_seen_ns: u64,
+    count: u64,
+    evidence: Vec<EvidenceItem>,
+    evidence_truncated: bool,
+}
+
+impl OpenProcess {
+    fn render(&self) -> MergedProcess {
+        MergedProcess {
+            pid: self.pid,
+            exe: self.exe.clone(),
+            cmdline: self.cmdline.clone(),
+            uid: self.uid,
+            euid: self.euid,
+            first_seen: rfc3339(self.first_seen_ns),
+            last_seen: rfc3339(self.last_seen_ns),
+            count: self.count,
+            evidence: self.evidence.clone(),
+            evidence_truncated: self.evidence_truncated,
+        }
+    }
+}
+
+/// Appends `key = value` to `items` unless already there; past `max` marks
+/// `truncated` instead.
+fn push_distinct(
+    items: &mut Vec<EvidenceItem>,
+    truncated: &mut bool,
+    key: &str,
+    value: &str,
+    max: usize,
+) {
+    if items.iter().any(|e| e.key == key && e.value == value) {
+        return;
+    }
+    if items.len() >= max {
+        *truncated = true;
+        return;
+    }
+    items.push(EvidenceItem {
+        key: key.to_string(),
+        value: value.to_string(),
+    });
 }

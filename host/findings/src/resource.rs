@@ -19,24 +19,97 @@ pub(crate) fn merge_key(input: &FindingInput, lineage_depth: usize) -> String {
     key
 }
 
-/// The key under which findings of different types correlate into an attack
-/// sequence: the container id for a containerised process, else the root of
-/// its process tree — the farthest known ancestor that is not init (pid 1),
-/// or the process itself when it has no such ancestor. Every process started
-/// under one service or login session therefore shares a key.
-pub(crate) fn correlation_key(input: &FindingInput) -> String {
+/// What one attacker holds, under which findings correlate into an attack
+/// sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scope {
+    /// The correlation key, e.g. `container:<id>`, `session:<pid>:<exe>`.
+    pub(crate) key: String,
+    /// `container`, `session` or `process-tree`.
+    pub(crate) kind: &'static str,
+    /// The shared resource for people, e.g. `/usr/sbin/sshd (pid 900)`.
+    pub(crate) label: String,
+}
+
+/// Programs that start sessions for others: login daemons, schedulers,
+/// terminal multiplexers, container shims and network services. Everything a
+/// host runs descends from a few of them, so their subtree is far too wide a
+/// scope; the session is the child each started (one login, one cron job,
+/// one connection's worker).
+const SESSION_STARTERS: &[&str] = &[
+    "sshd",
+    "sshd-session",
+    "dropbear",
+    "login",
+    "telnetd",
+    "in.telnetd",
+    "mosh-server",
+    "cron",
+    "crond",
+    "atd",
+    "tmux",
+    "tmux: server",
+    "screen",
+    "systemd",
+    "gdm-session-worker",
+    "lightdm",
+    "sddm",
+    "xinetd",
+    "inetd",
+    "containerd-shim",
+    "containerd-shim-runc-v2",
+    "conmon",
+    "nginx",
+    "httpd",
+    "apache2",
+    "php-fpm",
+    "lighttpd",
+    "caddy",
+];
+
+/// The scope of a finding for correlation: its container; else, on a host,
+/// the session one session starter (sshd, cron, a web server, ...) started
+/// for the process — the child of the farthest such ancestor; else the
+/// farthest known ancestor below init (or the process itself).
+pub(crate) fn correlation_scope(input: &FindingInput) -> Scope {
     if let Some(container) = &input.container {
-        return format!("container:{}", container.id);
+        return Scope {
+            key: format!("container:{}", container.id),
+            kind: "container",
+            label: format!("container {}", container.id),
+        };
     }
     let process = &input.process;
-    let root = process
-        .ancestry
+    // The chain from the process up, nearest first, without init.
+    let chain: Vec<(u32, &str)> = std::iter::once((process.pid, process.exe.as_str()))
+        .chain(process.ancestry.iter().map(|a| (a.pid, a.exe.as_str())))
+        .filter(|(pid, _)| *pid > 1)
+        .collect();
+    let starter = chain
         .iter()
-        .rev()
-        .find(|a| a.pid > 1)
-        .map(|a| (a.pid, a.exe.as_str()))
+        .rposition(|(_, exe)| SESSION_STARTERS.contains(&exe.rsplit('/').next().unwrap_or(exe)));
+    if let Some(index) = starter
+        && index > 0
+    {
+        let (pid, exe) = chain[index - 1];
+        let (starter_pid, starter_exe) = chain[index];
+        return Scope {
+            key: format!("session:{pid}:{exe}"),
+            kind: "session",
+            label: format!(
+                "the session {exe} (pid {pid}) started by {starter_exe} (pid {starter_pid})"
+            ),
+        };
+    }
+    let (pid, exe) = chain
+        .last()
+        .copied()
         .unwrap_or((process.pid, process.exe.as_str()));
-    format!("lineage:{}:{}", root.0, root.1)
+    Scope {
+        key: format!("lineage:{pid}:{exe}"),
+        kind: "process-tree",
+        label: format!("the process tree rooted at {exe} (pid {pid})"),
+    }
 }
 
 /// Appends an executable path, or the pid when the path is unknown.
@@ -117,12 +190,34 @@ mod tests {
             });
         }
         assert_eq!(merge_key(&a, 3), merge_key(&b, 3));
-        assert_eq!(correlation_key(&a), "container:c1");
+        assert_eq!(correlation_scope(&a).key, "container:c1");
     }
 
     #[test]
-    fn correlation_key_is_the_tree_root_below_init() {
-        let shell = input(
+    fn correlation_scope_is_the_session_not_the_daemon() {
+        let in_session = |pid, exe: &str, session: u32| {
+            input(
+                pid,
+                exe,
+                &[
+                    (pid - 1, "/bin/bash"),
+                    (session, "/usr/sbin/sshd-session"),
+                    (900, "/usr/sbin/sshd"),
+                    (1, "/sbin/init"),
+                ],
+            )
+        };
+        let shell = in_session(12, "/tmp/x", 1000);
+        let miner = in_session(22, "/tmp/xmrig", 1000);
+        let scope = correlation_scope(&shell);
+        assert_eq!(scope.key, "session:1000:/usr/sbin/sshd-session");
+        assert_eq!(scope.kind, "session");
+        assert_eq!(correlation_scope(&miner), scope);
+        // Another login of the same sshd is another session.
+        let other = in_session(32, "/tmp/xmrig", 2000);
+        assert_ne!(correlation_scope(&other), scope);
+        // A web server's worker scopes what it starts.
+        let web = input(
             12,
             "/bin/sh",
             &[
@@ -131,19 +226,16 @@ mod tests {
                 (1, "/sbin/init"),
             ],
         );
-        let miner = input(
+        assert_eq!(correlation_scope(&web).key, "session:11:/usr/sbin/nginx");
+        // Without any session starter: the tree root below init.
+        let plain = input(
             13,
-            "/tmp/xmrig",
-            &[
-                (12, "/bin/sh"),
-                (11, "/usr/sbin/nginx"),
-                (10, "/usr/sbin/nginx"),
-                (1, "/sbin/init"),
-            ],
+            "/tmp/x",
+            &[(12, "/bin/sh"), (10, "/usr/bin/python3"), (1, "/sbin/init")],
         );
-        assert_eq!(correlation_key(&shell), "lineage:10:/usr/sbin/nginx");
-        assert_eq!(correlation_key(&shell), correlation_key(&miner));
-        let daemon = input(10, "/usr/sbin/nginx", &[(1, "/sbin/init")]);
-        assert_eq!(correlation_key(&daemon), correlation_key(&shell));
+        assert_eq!(correlation_scope(&plain).key, "lineage:10:/usr/bin/python3");
+        assert_eq!(correlation_scope(&plain).kind, "process-tree");
+        let alone = input(10, "/usr/bin/python3", &[(1, "/sbin/init")]);
+        assert_eq!(correlation_scope(&alone).key, "lineage:10:/usr/bin/python3");
     }
 }

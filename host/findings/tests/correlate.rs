@@ -10,7 +10,7 @@ use harrier_findings::{
 };
 
 const NEW_BINARY: &str = "Execution:Runtime/NewBinaryExecuted";
-const REVERSE_SHELL: &str = "Execution:Runtime/ReverseShell";
+const REVERSE_SHELL: &str = "Persistence:Runtime/SensitiveFileModified";
 const MINER: &str = "Impact:Runtime/CryptoMinerExecuted";
 
 fn merger(min_types: usize) -> Merger {
@@ -30,7 +30,7 @@ fn sequences(out: &[Emission]) -> Vec<&Emission> {
 }
 
 #[test]
-fn three_stages_in_one_pod_become_one_critical_attack_sequence() {
+fn three_tactics_in_one_pod_become_one_attack_sequence() {
     let mut merger = merger(2);
     let pod = |i| in_container(i, "c0ffee", Some("pod-1"));
 
@@ -47,8 +47,33 @@ fn three_stages_in_one_pod_become_one_critical_attack_sequence() {
     let seq = &created[0].finding;
     assert_eq!(created[0].kind, EmissionKind::New);
     assert_eq!(seq.finding_type, ATTACK_SEQUENCE_TYPE);
-    assert_eq!(seq.severity_label, SeverityLabel::Critical);
-    assert!(seq.severity >= 9.0);
+    // From the evidence: the worst member (5.0) and one more tactic.
+    assert_eq!(seq.severity, 6.0);
+    assert_eq!(seq.severity_label, SeverityLabel::Medium);
+    let section = seq.sequence.as_ref().expect("a sequence section");
+    assert_eq!(section.scope, "container");
+    assert_eq!(section.scope_id, "c0ffee");
+    assert_eq!(section.tactics, ["Execution", "Persistence"]);
+    let signals: Vec<(&str, &str)> = section
+        .signals
+        .iter()
+        .map(|s| (s.uid.as_str(), s.name.as_str()))
+        .collect();
+    assert_eq!(
+        signals,
+        [
+            (new_binary_id.as_str(), NEW_BINARY),
+            (shell_id.as_str(), REVERSE_SHELL)
+        ]
+    );
+    assert_eq!(section.actors.len(), 1, "one process behind both");
+    assert_eq!(section.signals[0].actor_ids, [section.actors[0].id.clone()]);
+    let tactic_indicator = section
+        .indicators
+        .iter()
+        .find(|i| i.key == "ATTACK_TACTIC")
+        .unwrap();
+    assert_eq!(tactic_indicator.values, ["Execution", "Persistence"]);
     assert_eq!(seq.related, vec![new_binary_id.clone(), shell_id.clone()]);
     assert_eq!(seq.count, 2);
     assert_eq!(seq.container.as_ref().unwrap().id, "c0ffee");
@@ -62,7 +87,11 @@ fn three_stages_in_one_pod_become_one_critical_attack_sequence() {
     );
     assert_eq!(seq.first_seen, "2026-01-01T00:00:00.000Z");
     assert_eq!(seq.last_seen, "2026-01-01T00:00:30.000Z");
-    assert!(seq.title.contains("2 finding types"), "{}", seq.title);
+    assert!(
+        seq.title.contains("Execution → Persistence"),
+        "{}",
+        seq.title
+    );
     assert!(seq.description.contains(NEW_BINARY) && seq.description.contains(REVERSE_SHELL));
     let seq_id = seq.id.clone();
 
@@ -80,7 +109,13 @@ fn three_stages_in_one_pod_become_one_critical_attack_sequence() {
     assert_eq!(joined[0].finding.count, 3);
     assert_eq!(joined[0].finding.related.len(), 3);
     assert_eq!(joined[0].finding.related[2], third[0].finding.id);
-    assert!(joined[0].finding.title.contains("3 finding types"));
+    assert!(
+        joined[0]
+            .finding
+            .title
+            .contains("Execution → Persistence → Impact")
+    );
+    assert_eq!(joined[0].finding.severity, 7.0, "a third tactic");
 
     assert_eq!(merger.stats().attack_sequences, 1);
     let finals = merger.finish();
@@ -116,24 +151,53 @@ fn findings_further_apart_than_the_correlation_window_do_not_correlate() {
 }
 
 #[test]
-fn host_processes_correlate_through_their_process_tree() {
+fn host_processes_correlate_through_their_login_session() {
     let mut merger = merger(2);
-    // Both run under the same sshd (pid 900, child of init).
+    // Both run in one login (bash 4241) under sshd (pid 900).
     merger.ingest(input(NEW_BINARY, "/tmp/dropper", 0, 1));
     let out = merger.ingest(input(REVERSE_SHELL, "/bin/sh", 5, 2));
     let seq = sequences(&out);
     assert_eq!(seq.len(), 1);
     assert!(seq[0].finding.container.is_none());
     assert!(
-        seq[0].finding.title.contains("/usr/sbin/sshd (pid 900)"),
+        seq[0]
+            .finding
+            .title
+            .contains("started by /usr/sbin/sshd (pid 900)"),
         "{}",
         seq[0].finding.title
     );
-    // Another tree (cron, pid 700) does not join.
+    assert_eq!(seq[0].finding.sequence.as_ref().unwrap().scope, "session");
+    // Another login of the same sshd does not join.
     let mut other = input(MINER, "/tmp/xmrig", 6, 3);
-    other.process.ancestry[1].pid = 700;
-    other.process.ancestry[1].exe = "/usr/sbin/cron".into();
+    other.process.ancestry[0].pid = 5000;
     assert!(sequences(&merger.ingest(other)).is_empty());
+    // Nor another tree (cron, pid 700).
+    let mut cron = input(MINER, "/tmp/xmrig", 7, 4);
+    cron.process.ancestry[1].pid = 700;
+    cron.process.ancestry[1].exe = "/usr/sbin/cron".into();
+    assert!(sequences(&merger.ingest(cron)).is_empty());
+}
+
+#[test]
+fn low_noise_or_one_tactic_is_no_attack_sequence() {
+    // Two Low findings of two tactics in one session: no Medium member.
+    let mut merger = merger(2);
+    let low = |t: &str, secs, seq| {
+        let mut i = input(t, "/usr/bin/tool", secs, seq);
+        i.raw.severity = 3.0;
+        i
+    };
+    merger.ingest(low("DefenseEvasion:Runtime/PtraceAntiDebugging", 0, 1));
+    let out = merger.ingest(low("UnauthorizedAccess:Runtime/SshNonStandardPort", 1, 2));
+    assert!(sequences(&out).is_empty(), "{out:#?}");
+    // Many types of one tactic: no progression.
+    let mut merger = self::merger(2);
+    merger.ingest(input("Execution:Runtime/NewBinaryExecuted", "/tmp/a", 0, 1));
+    merger.ingest(input("Execution:Runtime/SuspiciousTool", "/tmp/a", 1, 2));
+    let out = merger.ingest(input("Execution:Runtime/ReverseShell", "/tmp/a", 2, 3));
+    assert!(sequences(&out).is_empty(), "{out:#?}");
+    assert_eq!(merger.stats().attack_sequences, 0);
 }
 
 #[test]

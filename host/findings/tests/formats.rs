@@ -38,7 +38,7 @@ fn findings() -> Vec<UnifiedFinding> {
         all.push(e.finding);
     }
     for e in merger.ingest(pod(input(
-        "Execution:Runtime/ReverseShell",
+        "Persistence:Runtime/SensitiveFileModified",
         "/bin/sh",
         6,
         3,

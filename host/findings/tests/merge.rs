@@ -287,3 +287,50 @@ fn per_finding_cost_is_small() {
     );
     assert_eq!(merger.stats().attack_sequences, 50);
 }
+
+#[test]
+fn a_merged_finding_lists_each_process_with_its_own_evidence() {
+    let mut merger = merger(300, 0);
+    let pod = |i| in_container(i, "c1", None);
+    let mut first = input(MINER, "/tmp/xmrig", 0, 1);
+    first.raw.evidence[0].key = "rule".into();
+    first.raw.evidence[0].value = "pool argument".into();
+    merger.ingest(pod(first));
+    let mut second = input(MINER, "/usr/bin/python3", 1, 2);
+    second.process.pid = 5151;
+    second.raw.pid = 5151;
+    second.raw.evidence[0].key = "rule".into();
+    second.raw.evidence[0].value = "miner name".into();
+    let out = merger.ingest(pod(second));
+    let f = &out.last().unwrap().finding;
+    assert_eq!(f.count, 2, "one container: merged");
+    let processes: Vec<(u32, &str, Vec<(&str, &str)>)> = f
+        .processes
+        .iter()
+        .map(|p| {
+            let evidence = p
+                .evidence
+                .iter()
+                .map(|e| (e.key.as_str(), e.value.as_str()))
+                .collect();
+            (p.pid, p.exe.as_str(), evidence)
+        })
+        .collect();
+    assert_eq!(
+        processes,
+        [
+            (4242, "/tmp/xmrig", vec![("rule", "pool argument")]),
+            (5151, "/usr/bin/python3", vec![("rule", "miner name")]),
+        ]
+    );
+    assert!(!f.processes_truncated);
+    // Bounded: past the limit processes are counted out, not listed.
+    for pid in 0..20u32 {
+        let mut more = input(MINER, "/tmp/xmrig", 2, 10 + pid as u64);
+        more.process.pid = 6000 + pid;
+        merger.ingest(pod(more));
+    }
+    let f = merger.finish().remove(0).finding;
+    assert_eq!(f.processes.len(), harrier_findings::MAX_PROCESSES);
+    assert!(f.processes_truncated);
+}
