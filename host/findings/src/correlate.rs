@@ -100,6 +100,23 @@ impl Correlator {
         if group.sequence.is_none() && !is_sequence(&group.members, min_types) {
             return SequenceChange::Quiet;
         }
+        // A known member recurred: refresh its signal and the times in
+        // place (rebuilding the whole sequence per repeat is too costly).
+        if !joined && let Some(sequence) = group.sequence.as_mut() {
+            sequence.first_seen_ns = sequence.first_seen_ns.min(member.first_seen_ns);
+            sequence.last_seen_ns = sequence.last_seen_ns.max(member.last_seen_ns);
+            sequence.dirty = true;
+            if let Some(signal) = sequence
+                .sequence
+                .as_mut()
+                .and_then(|s| s.signals.iter_mut().find(|s| s.uid == member.id))
+            {
+                signal.count = member.count;
+                signal.severity = member.severity;
+                signal.last_seen = rfc3339(member.last_seen_ns);
+            }
+            return SequenceChange::Quiet;
+        }
         let mut fresh = build_sequence(&group.scope, &group.members, max_evidence);
         let change = match group.sequence.take() {
             None => SequenceChange::Created,

@@ -174,6 +174,7 @@ fn host_processes_correlate_through_their_login_session() {
     assert!(sequences(&merger.ingest(other)).is_empty());
     // Nor another tree (cron, pid 700).
     let mut cron = input(MINER, "/tmp/xmrig", 7, 4);
+    cron.process.ancestry[0].pid = 701;
     cron.process.ancestry[1].pid = 700;
     cron.process.ancestry[1].exe = "/usr/sbin/cron".into();
     assert!(sequences(&merger.ingest(cron)).is_empty());
