@@ -130,12 +130,19 @@ fn signed_pack_round_trip_then_tamper() {
             .iter()
             .any(|f| f["type"] == "Impact:Runtime/CryptoMinerExecuted")
     );
-    assert!(found.iter().all(|f| {
-        f["detectors"][0]
-            .as_str()
-            .unwrap()
-            .starts_with("crypto-miner@")
-    }));
+    // Other built-in detectors may also see the fixture; the miner finding
+    // itself comes from the built-in crypto-miner detector.
+    assert!(
+        found
+            .iter()
+            .filter(|f| f["type"] == "Impact:Runtime/CryptoMinerExecuted")
+            .all(|f| {
+                f["detectors"][0]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("crypto-miner@")
+            })
+    );
 }
 
 #[test]
@@ -257,7 +264,8 @@ fn installed_pack_hot_swaps_into_a_running_agent() {
         s(&keys),
     ]);
     wait_for("the pack's detectors", &|text| {
-        text.matches("\"pack\": \"harrier-default\"").count() == 7
+        text.matches("\"pack\": \"harrier-default\"").count()
+            == harrier_default_pack::detectors().len()
     });
 
     // Removed: they go away again.
