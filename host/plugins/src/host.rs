@@ -112,6 +112,14 @@ impl PluginState {
     pub fn permits(&self, permission: Permission) -> bool {
         self.permissions.contains(permission)
     }
+
+    /// `info` as this detector may see it: the hook where data gated by a
+    /// permission is removed for detectors without it (`workload` names,
+    /// once `process-info` carries them, go when `permits(Workload)` is false).
+    fn visible(&self, info: ProcessInfo) -> ProcessInfo {
+        let _workload_visible = self.permits(Permission::Workload);
+        info
+    }
 }
 
 impl WasiView for PluginState {
@@ -143,12 +151,15 @@ impl harrier_events::host::Host for PluginState {
     }
 
     fn process(&mut self, pid: u32) -> Option<ProcessInfo> {
-        self.services.process(pid)
+        self.services.process(pid).map(|info| self.visible(info))
     }
 
     fn ancestry(&mut self, pid: u32, max_depth: u32) -> Vec<ProcessInfo> {
         self.services
             .ancestry(pid, max_depth.min(MAX_ANCESTRY_DEPTH))
+            .into_iter()
+            .map(|info| self.visible(info))
+            .collect()
     }
 
     fn recent_write(&mut self, path: String) -> Option<FileWriteInfo> {

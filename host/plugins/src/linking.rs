@@ -47,7 +47,7 @@ pub(crate) fn linker_for(
     engine: &Engine,
     component: &Component,
     granted: Permissions,
-) -> anyhow::Result<(Linker<PluginState>, Vec<String>)> {
+) -> wasmtime::Result<(Linker<PluginState>, Vec<String>)> {
     let mut linker = Linker::new(engine);
     harrier_events::Detector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
     add_granted_wasi(&mut linker, granted)?;
@@ -55,7 +55,7 @@ pub(crate) fn linker_for(
 
     let mut denied = Vec::new();
     for (name, item) in component.component_type().imports(engine) {
-        let ComponentItem::ComponentInstance(instance) = item else {
+        let ComponentItem::ComponentInstance(instance) = item.ty else {
             continue;
         };
         let basic = Requirement::of_interface(name) == Requirement::Basic;
@@ -70,7 +70,7 @@ pub(crate) fn linker_for(
             if need.met_by(granted) {
                 continue;
             }
-            match item {
+            match item.ty {
                 ComponentItem::ComponentFunc(_) => {
                     let error = Denied {
                         import: format!("{name}#{export}"),
@@ -90,7 +90,10 @@ pub(crate) fn linker_for(
 }
 
 /// Add the WASI interfaces `granted` covers.
-fn add_granted_wasi(linker: &mut Linker<PluginState>, granted: Permissions) -> anyhow::Result<()> {
+fn add_granted_wasi(
+    linker: &mut Linker<PluginState>,
+    granted: Permissions,
+) -> wasmtime::Result<()> {
     let l = linker;
     if granted.any_wasi() {
         sync::io::error::add_to_linker::<_, HasTable>(l, |s| s.ctx().table)?;
@@ -121,9 +124,10 @@ fn add_granted_wasi(linker: &mut Linker<PluginState>, granted: Permissions) -> a
         })?;
     }
     if granted.contains(Permission::WasiRandom) {
-        random::random::add_to_linker::<_, WasiRandom>(l, |s| &mut s.ctx().ctx.random)?;
-        random::insecure::add_to_linker::<_, WasiRandom>(l, |s| &mut s.ctx().ctx.random)?;
-        random::insecure_seed::add_to_linker::<_, WasiRandom>(l, |s| &mut s.ctx().ctx.random)?;
+        use wasmtime_wasi::random::WasiRandomView as _;
+        random::random::add_to_linker::<_, WasiRandom>(l, PluginState::random)?;
+        random::insecure::add_to_linker::<_, WasiRandom>(l, PluginState::random)?;
+        random::insecure_seed::add_to_linker::<_, WasiRandom>(l, PluginState::random)?;
     }
     Ok(())
 }

@@ -26,6 +26,7 @@ use std::cell::RefCell;
 wit_bindgen::generate!({
     path: ["../../../wit", "wit"],
     world: "harrier:hostile/hostile",
+    generate_all,
 });
 
 use harrier::detector::host;
