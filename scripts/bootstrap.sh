@@ -45,6 +45,12 @@ if ! bpf-linker --version 2>/dev/null | grep -q "$BPF_LINKER_VERSION"; then
   cargo install --locked "bpf-linker@$BPF_LINKER_VERSION"
 fi
 
+# cargo-fuzz runs the fuzz targets of fuzz/ (scripts/fuzz.sh), on nightly.
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+  log "cargo install cargo-fuzz"
+  cargo +nightly install --locked cargo-fuzz
+fi
+
 # tracefs: the sensor attaches to tracepoints (harrier also mounts it itself).
 if [ "$(id -u)" = 0 ] && [ ! -e /sys/kernel/tracing/events ]; then
   mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || log "could not mount tracefs (harrier will try again)"

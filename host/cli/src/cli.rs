@@ -102,8 +102,8 @@ pub struct RecordArgs {
     #[arg(long, value_delimiter = ',')]
     pub kinds: Vec<String>,
     /// Stop after this many seconds (default: until SIGINT/SIGTERM).
-    #[arg(long)]
-    pub duration: Option<f64>,
+    #[arg(long, value_parser = parse_seconds)]
+    pub duration: Option<std::time::Duration>,
     /// Agent configuration file (sensor and enrichment settings).
     #[arg(long, short = 'c')]
     pub config: Option<PathBuf>,
@@ -131,4 +131,34 @@ pub struct PluginsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Longest `--duration` accepted: 100 years.
+const MAX_SECONDS: f64 = 100.0 * 365.0 * 86_400.0;
+
+/// A number of seconds (fractions allowed), from 0 to 100 years.
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(0.0..=MAX_SECONDS).contains(&seconds) {
+        return Err(format!(
+            "`{text}` is out of range: expected 0 to {MAX_SECONDS} seconds (100 years)"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_seconds;
+
+    #[test]
+    fn durations_out_of_range_are_refused_not_panicked_on() {
+        assert_eq!(parse_seconds("1.5").unwrap().as_millis(), 1500);
+        for bad in ["1e20", "-1", "NaN", "inf", "soon"] {
+            let err = parse_seconds(bad).unwrap_err();
+            assert!(err.contains(bad), "{err}");
+        }
+    }
 }

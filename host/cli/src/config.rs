@@ -2,7 +2,8 @@
 //! documented defaults live in config/harrier.toml, which a test keeps equal
 //! to `Config::default()`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,7 +13,8 @@ use harrier_findings::{MergeConfig, SinkSettings};
 use harrier_packs::PacksConfig;
 use harrier_pipeline::QuarantinePolicy;
 use harrier_pipeline::agent::AgentConfig;
-use harrier_plugins::{EngineConfig, PluginLimits};
+use harrier_plugins::limits::check_range;
+use harrier_plugins::{EngineConfig, Permissions, PluginLimits};
 use serde::Deserialize;
 
 use crate::cli::{DetectorArgs, OutputArgs};
@@ -80,6 +82,10 @@ pub struct PluginsSection {
     /// plugin directory: the file name without `.wasm`). Merged over the
     /// detector's defaults.
     pub config: BTreeMap<String, toml::Table>,
+    /// What plugin-directory detectors are granted, keyed like `config`
+    /// (the file name without `.wasm`): `wasi:cli`, `wasi:clocks`,
+    /// `wasi:random`, `intel`, `workload`. Nothing by default.
+    pub permissions: BTreeMap<String, Permissions>,
 }
 
 /// `[output]`.
@@ -117,6 +123,9 @@ pub struct AgentSection {
     /// Threads that run detectors on each batch (1: the agent stays
     /// within one CPU; more spreads detectors over cores).
     pub workers: usize,
+    /// Start even when no detector loads (false: a configuration that
+    /// leaves nothing serving is refused).
+    pub allow_no_detectors: bool,
 }
 
 impl Default for AgentSection {
@@ -127,6 +136,7 @@ impl Default for AgentSection {
             poll_timeout_ms: d.poll_timeout.as_millis() as u64,
             tick_interval_ms: d.tick_interval.as_millis() as u64,
             workers: 1,
+            allow_no_detectors: false,
         }
     }
 }
@@ -162,20 +172,78 @@ impl Default for AdminSection {
     }
 }
 
+/// Largest configuration file read.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
 impl Config {
-    /// Read a configuration file; `None` gives the defaults.
+    /// Read a configuration file (a regular file of at most
+    /// [`MAX_CONFIG_BYTES`]); `None` gives the defaults.
     pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
         let Some(path) = path else {
             return Ok(Config::default());
         };
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading config {}", path.display()))?;
+        let text =
+            read_bounded(path).with_context(|| format!("reading config {}", path.display()))?;
         Self::parse(&text).with_context(|| format!("config {}", path.display()))
     }
 
-    /// Parse configuration text.
+    /// Parse configuration text and check its values.
     pub fn parse(text: &str) -> anyhow::Result<Config> {
-        Ok(toml::from_str(text)?)
+        let config: Config = toml::from_str(text)?;
+        config.validate().map_err(anyhow::Error::msg)?;
+        Ok(config)
+    }
+
+    /// Check every value is in its range: a configuration the agent would
+    /// accept and then be useless (or unresponsive) under is refused.
+    pub fn validate(&self) -> Result<(), String> {
+        let engine = &self.plugins.engine;
+        engine.validate()?;
+        self.plugins.limits.validate(engine.max_memory_bytes)?;
+        check_range(
+            "[plugins.engine] epoch_tick_ms",
+            engine.epoch_tick_ms,
+            1..=self.plugins.limits.call_deadline_ms.max(1),
+        )
+        .map_err(|e| format!("{e} ([plugins.limits] call_deadline_ms)"))?;
+        check_range(
+            "[sensor] ring_buffer_bytes",
+            self.sensor.ring_buffer_bytes,
+            4096..=(1 << 30),
+        )?;
+        check_range("[sensor] max_args", self.sensor.max_args, 1..=4096)?;
+        check_range("[agent] batch_size", self.agent.batch_size, 1..=1 << 20)?;
+        check_range("[agent] workers", self.agent.workers, 1..=256)?;
+        check_range(
+            "[agent] tick_interval_ms",
+            self.agent.tick_interval_ms,
+            1..=3_600_000,
+        )?;
+        check_range(
+            "[agent] poll_timeout_ms",
+            self.agent.poll_timeout_ms,
+            0..=60_000,
+        )?;
+        if self.output.sinks.is_empty() {
+            return Err(
+                "[output] sinks = [] leaves findings nowhere to go: name at least one of stdout, file:PATH, webhook:URL"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Keys of `[plugins.config.<name>]` and `[plugins.permissions]` that
+    /// name no detector in `loaded` (detector names and plugin file names):
+    /// most likely typos, which would silently switch tuning off.
+    pub fn unmatched_detector_keys(&self, loaded: &BTreeSet<String>) -> Vec<String> {
+        let config = self.plugins.config.keys().map(|k| ("config", k));
+        let permissions = self.plugins.permissions.keys().map(|k| ("permissions", k));
+        config
+            .chain(permissions)
+            .filter(|(_, key)| !loaded.contains(*key))
+            .map(|(table, key)| format!("[plugins.{table}] {key}"))
+            .collect()
     }
 
     /// Fold the command-line detector options into the configuration.
@@ -208,6 +276,27 @@ impl Config {
     }
 }
 
+/// The text of a regular file of at most [`MAX_CONFIG_BYTES`].
+fn read_bounded(path: &Path) -> anyhow::Result<String> {
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        anyhow::bail!("not a regular file");
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        anyhow::bail!(
+            "{} bytes, more than the {MAX_CONFIG_BYTES} a configuration may have",
+            meta.len()
+        );
+    }
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        anyhow::bail!("grew past {MAX_CONFIG_BYTES} bytes while being read");
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +305,69 @@ mod tests {
     fn documented_example_matches_the_defaults() {
         let text = include_str!("../../../config/harrier.toml");
         assert_eq!(Config::parse(text).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn values_out_of_range_are_refused_with_their_key() {
+        for (text, key) in [
+            ("[plugins.limits]\nmemory_bytes = 0\n", "memory_bytes = 0"),
+            ("[plugins.engine]\nmax_instances = 0\n", "max_instances = 0"),
+            (
+                "[plugins.limits]\ncall_deadline_ms = 0\n",
+                "call_deadline_ms = 0",
+            ),
+            (
+                "[plugins.limits]\nmax_findings_per_call = 0\n",
+                "max_findings_per_call = 0",
+            ),
+            (
+                "[plugins.engine]\nepoch_tick_ms = 3600000\n",
+                "epoch_tick_ms = 3600000",
+            ),
+            (
+                "[sensor]\nring_buffer_bytes = 4294967295\n",
+                "ring_buffer_bytes = 4294967295",
+            ),
+            ("[output]\nsinks = []\n", "sinks = []"),
+            (
+                "[plugins.permissions]\nx = [\"wasi:filesystem\"]\n",
+                "wasi:filesystem",
+            ),
+        ] {
+            let err = format!("{:#}", Config::parse(text).unwrap_err());
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        // A tick longer than the deadline could never enforce it.
+        let err = Config::parse("[plugins.engine]\nepoch_tick_ms = 300\n").unwrap_err();
+        assert!(err.to_string().contains("call_deadline_ms"), "{err}");
+    }
+
+    #[test]
+    fn special_and_oversized_files_are_refused_without_reading_them() {
+        for path in ["/dev/zero", "/proc/self", "/"] {
+            let err = format!("{:#}", Config::load(Some(Path::new(path))).unwrap_err());
+            assert!(err.contains(path), "{err}");
+        }
+        let big = tempfile::NamedTempFile::new().unwrap();
+        big.as_file().set_len(MAX_CONFIG_BYTES + 1).unwrap();
+        let err = format!("{:#}", Config::load(Some(big.path())).unwrap_err());
+        assert!(err.contains("more than"), "{err}");
+    }
+
+    #[test]
+    fn tables_for_no_loaded_detector_are_reported() {
+        let config = Config::parse(
+            "[plugins.config.crypto-minr]\nx = 1\n[plugins.config.crypto-miner]\nx = 1\n[plugins.permissions]\nmy-det = [\"wasi:cli\"]\n",
+        )
+        .unwrap();
+        let loaded: BTreeSet<String> = ["crypto-miner".to_string()].into();
+        assert_eq!(
+            config.unmatched_detector_keys(&loaded),
+            [
+                "[plugins.config] crypto-minr",
+                "[plugins.permissions] my-det"
+            ]
+        );
     }
 
     #[test]

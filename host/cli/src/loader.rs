@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use harrier_pipeline::DetectorSet;
-use harrier_plugins::{HostServices, PluginEngine, PluginSource, PluginSpec};
+use harrier_plugins::{HostServices, Permissions, PluginEngine, PluginSource, PluginSpec};
 
 use crate::config::Config;
 
@@ -35,6 +35,7 @@ pub fn gather(config: &Config) -> Gathered {
                 config_json,
                 limits: config.plugins.limits.clone(),
                 severity_override: None,
+                permissions: Permissions::NONE,
             });
         }
     }
@@ -89,6 +90,7 @@ pub fn pack_specs(config: &Config) -> Gathered {
                 config_json: plugin.config_json(),
                 limits: config.plugins.limits.clone(),
                 severity_override: plugin.severity(),
+                permissions: Permissions::NONE,
             });
         }
     }
@@ -111,6 +113,12 @@ pub fn dir_spec(config: &Config, path: &Path) -> anyhow::Result<PluginSpec> {
         config_json: merged_config(config, &stem, "{}"),
         limits: config.plugins.limits.clone(),
         severity_override: None,
+        permissions: config
+            .plugins
+            .permissions
+            .get(&stem)
+            .copied()
+            .unwrap_or_default(),
     })
 }
 

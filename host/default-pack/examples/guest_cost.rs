@@ -109,6 +109,7 @@ fn main() -> anyhow::Result<()> {
                     config_json: config,
                     limits,
                     severity_override: None,
+                    permissions: harrier_plugins::Permissions::NONE,
                 },
                 Arc::new(NoHostServices),
             )

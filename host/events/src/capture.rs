@@ -9,6 +9,12 @@
 //! {"harrier_capture":1,"wit":"0.1.0"}
 //! {"kind":"exec","pid":4242,"seq":1,"time_ns":...,"process":{...},"detail":{"Exec":{...}}}
 //! ```
+//!
+//! Reading is bounded: a line longer than [`MAX_LINE_BYTES`] is refused
+//! (naming it) without being held in memory, and reading goes on with the
+//! next line; so is an event whose `seq` does not follow the previous one
+//! (out of order or repeated). A header whose `wit` version is newer than
+//! this build's, or not a version, is refused.
 
 use std::io::{BufRead, Write};
 
@@ -18,6 +24,9 @@ use crate::{Event, EventKind, WIT_VERSION};
 
 /// The capture format version this build writes and reads.
 pub const CAPTURE_VERSION: u32 = 1;
+
+/// Longest capture line read (header or event), in bytes, newline included.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 #[derive(Serialize, Deserialize)]
 struct Header {
@@ -58,6 +67,14 @@ pub enum CaptureError {
     Version {
         /// The version the file declares.
         found: u32,
+    },
+    /// The events were written for a WIT contract this build cannot read.
+    #[error(
+        "line 1: events of WIT version `{found}` cannot be read (this build speaks {WIT_VERSION} and reads captures up to it)"
+    )]
+    WitVersion {
+        /// The version the header declares.
+        found: String,
     },
     /// A line is not a valid event.
     #[error("line {line}: {reason}")]
@@ -120,39 +137,122 @@ impl<W: Write> CaptureWriter<W> {
 pub struct CaptureReader<R: BufRead> {
     input: R,
     line_no: usize,
-    buf: String,
+    buf: Vec<u8>,
+    last_seq: Option<u64>,
+}
+
+/// What one bounded line read found.
+enum Line {
+    /// End of input.
+    End,
+    /// A line (in the buffer), with or without its newline.
+    Read,
+    /// A line longer than the bound, skipped; its length so far.
+    TooLong(usize),
+}
+
+/// Read one line into `buf`, keeping at most `max` bytes; the rest of a
+/// longer line is consumed and discarded (or, with `give_up`, not read:
+/// an endless first line is not a capture).
+fn read_line_bounded(
+    input: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+    give_up: bool,
+) -> std::io::Result<Line> {
+    buf.clear();
+    let mut skipped = 0usize;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(match (skipped, buf.is_empty()) {
+                (0, true) => Line::End,
+                (0, false) => Line::Read,
+                (n, _) => Line::TooLong(n),
+            });
+        }
+        let (take, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if skipped == 0 && buf.len() + take <= max {
+            buf.extend_from_slice(&chunk[..take]);
+        } else {
+            skipped = skipped.max(buf.len()) + take;
+            buf.clear();
+            if give_up {
+                return Ok(Line::TooLong(skipped));
+            }
+        }
+        input.consume(take);
+        if done {
+            return Ok(if skipped > 0 {
+                Line::TooLong(skipped)
+            } else {
+                Line::Read
+            });
+        }
+    }
+}
+
+/// Whether events of WIT version `found` can be read by this build: a
+/// version no newer than [`WIT_VERSION`] (fields added since are optional).
+fn readable_wit(found: &str) -> bool {
+    let parse = |v: &str| -> Option<(u64, u64, u64)> {
+        let mut parts = v.split('.').map(|p| p.parse::<u64>().ok());
+        let version = (parts.next()??, parts.next()??, parts.next()??);
+        parts.next().is_none().then_some(version)
+    };
+    match (parse(found), parse(WIT_VERSION)) {
+        (Some(found), Some(ours)) => found <= ours,
+        _ => false,
+    }
 }
 
 impl<R: BufRead> CaptureReader<R> {
     /// Open a capture; fails unless the first line is a compatible header.
     pub fn new(mut input: R) -> Result<Self, CaptureError> {
-        let mut buf = String::new();
-        let n = input
-            .read_line(&mut buf)
+        let mut buf = Vec::new();
+        let line = read_line_bounded(&mut input, &mut buf, MAX_LINE_BYTES, true)
             .map_err(|source| CaptureError::Io { line: 1, source })?;
-        if n == 0 {
-            return Err(CaptureError::Empty);
+        match line {
+            Line::End => return Err(CaptureError::Empty),
+            Line::TooLong(n) => {
+                return Err(CaptureError::BadHeader(format!(
+                    "longer than {MAX_LINE_BYTES} bytes (at least {n})"
+                )));
+            }
+            Line::Read => {}
         }
-        let header: Header = serde_json::from_str(buf.trim_end())
+        let header: Header = serde_json::from_slice(buf.trim_ascii_end())
             .map_err(|e| CaptureError::BadHeader(e.to_string()))?;
         if header.harrier_capture != CAPTURE_VERSION {
             return Err(CaptureError::Version {
                 found: header.harrier_capture,
             });
         }
+        if !readable_wit(&header.wit) {
+            return Err(CaptureError::WitVersion { found: header.wit });
+        }
         Ok(Self {
             input,
             line_no: 1,
             buf,
+            last_seq: None,
         })
     }
 
-    fn parse_line(&self, text: &str) -> Result<Event, CaptureError> {
+    fn parse_line(&mut self, text: &[u8]) -> Result<Event, CaptureError> {
+        let line_no = self.line_no;
         let bad = |reason: String| CaptureError::BadLine {
-            line: self.line_no,
+            line: line_no,
             reason,
         };
-        let line: LineIn = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let line: LineIn = serde_json::from_slice(text).map_err(|e| bad(e.to_string()))?;
         let declared = EventKind::from_name(&line.kind).map_err(|e| bad(e.to_string()))?;
         let actual = line.event.detail.kind();
         if declared != actual {
@@ -162,6 +262,20 @@ impl<R: BufRead> CaptureReader<R> {
                 actual.name()
             )));
         }
+        let seq = line.event.seq;
+        if let Some(last) = self.last_seq
+            && seq <= last
+        {
+            let what = if seq == last {
+                "repeats"
+            } else {
+                "goes back from"
+            };
+            return Err(bad(format!(
+                "seq {seq} {what} seq {last}: events must be in increasing seq order"
+            )));
+        }
+        self.last_seq = Some(seq);
         Ok(line.event)
     }
 }
@@ -171,29 +285,34 @@ impl<R: BufRead> Iterator for CaptureReader<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            self.buf.clear();
             self.line_no += 1;
-            match self.input.read_line(&mut self.buf) {
-                Err(source) => {
-                    return Some(Err(CaptureError::Io {
-                        line: self.line_no,
-                        source,
+            let line = self.line_no;
+            match read_line_bounded(&mut self.input, &mut self.buf, MAX_LINE_BYTES, false) {
+                Err(source) => return Some(Err(CaptureError::Io { line, source })),
+                Ok(Line::End) => return None,
+                Ok(Line::TooLong(n)) => {
+                    return Some(Err(CaptureError::BadLine {
+                        line,
+                        reason: format!("longer than {MAX_LINE_BYTES} bytes ({n} bytes): skipped"),
                     }));
                 }
-                Ok(0) => return None,
-                Ok(_) => {}
+                Ok(Line::Read) => {}
             }
-            if !self.buf.ends_with('\n') {
+            if !self.buf.ends_with(b"\n") {
                 return Some(Err(CaptureError::BadLine {
-                    line: self.line_no,
+                    line,
                     reason: "truncated: the last line has no newline".to_string(),
                 }));
             }
-            let text = self.buf.trim_end();
-            if text.is_empty() {
+            let text = std::mem::take(&mut self.buf);
+            let trimmed = text.trim_ascii_end();
+            if trimmed.is_empty() {
+                self.buf = text;
                 continue;
             }
-            return Some(self.parse_line(text));
+            let parsed = self.parse_line(trimmed);
+            self.buf = text;
+            return Some(parsed);
         }
     }
 }
@@ -277,6 +396,69 @@ mod tests {
             .unwrap()
             .unwrap_err();
         assert!(err.to_string().contains("does not match"), "{err}");
+    }
+
+    #[test]
+    fn long_lines_are_refused_by_number_without_being_held_and_reading_goes_on() {
+        let text = write(&[exit_event(1), exit_event(2)]);
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        lines.insert(2, "x".repeat(MAX_LINE_BYTES * 3));
+        let text = lines.join("\n") + "\n";
+        // A reader with a tiny buffer, so the long line arrives in pieces.
+        let input = std::io::BufReader::with_capacity(4096, text.as_bytes());
+        let results: Vec<_> = CaptureReader::new(input).unwrap().collect();
+        assert_eq!(results.len(), 3);
+        assert_eq!(results[0].as_ref().unwrap().seq, 1);
+        let err = results[1].as_ref().unwrap_err().to_string();
+        assert!(err.starts_with("line 3: longer than"), "{err}");
+        assert_eq!(results[2].as_ref().unwrap().seq, 2);
+    }
+
+    #[test]
+    fn endless_header_is_refused() {
+        // Like /dev/zero: refused after the line bound, not read to the end.
+        let zeros = std::io::repeat(0);
+        let err = CaptureReader::new(std::io::BufReader::new(zeros))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("longer than"), "{err}");
+    }
+
+    #[test]
+    fn out_of_order_and_repeated_seqs_are_refused_by_line() {
+        let text = write(&[exit_event(5), exit_event(5), exit_event(3), exit_event(6)]);
+        let results: Vec<_> = CaptureReader::new(text.as_bytes()).unwrap().collect();
+        let err = |i: usize| results[i].as_ref().unwrap_err().to_string();
+        assert!(results[0].is_ok());
+        assert!(
+            err(1).starts_with("line 3: seq 5 repeats seq 5"),
+            "{}",
+            err(1)
+        );
+        assert!(
+            err(2).starts_with("line 4: seq 3 goes back from seq 5"),
+            "{}",
+            err(2)
+        );
+        assert_eq!(results[3].as_ref().unwrap().seq, 6);
+    }
+
+    #[test]
+    fn header_wit_version_must_be_readable() {
+        for (wit, ok) in [
+            ("0.1.0", true),
+            ("0.0.9", true),
+            ("9.0.0", false),
+            ("0.1", false),
+            ("x", false),
+        ] {
+            let header = format!("{{\"harrier_capture\":1,\"wit\":\"{wit}\"}}\n");
+            let result = CaptureReader::new(header.as_bytes());
+            assert_eq!(result.is_ok(), ok, "{wit}");
+            if !ok {
+                assert!(result.err().unwrap().to_string().contains(wit));
+            }
+        }
     }
 
     #[test]

@@ -69,11 +69,14 @@ pub struct Interest {
     pub read_prefixes: Option<Vec<String>>,
 }
 
-/// Replays a capture file written by `harrier record`.
+/// Replays a capture file written by `harrier record`. A line that is not
+/// a readable event is refused with its number (logged and counted in
+/// `decode_errors`) and replay goes on with the next; read errors end it.
 pub struct ReplaySource<R: BufRead> {
     reader: CaptureReader<R>,
     enabled: Option<Vec<bool>>,
     received: Vec<u64>,
+    refused: u64,
 }
 
 impl<R: BufRead + Send> ReplaySource<R> {
@@ -83,6 +86,7 @@ impl<R: BufRead + Send> ReplaySource<R> {
             reader: CaptureReader::new(input)?,
             enabled: None,
             received: vec![0; EventKind::ALL.len()],
+            refused: 0,
         })
     }
 }
@@ -103,7 +107,15 @@ impl<R: BufRead + Send> EventSource for ReplaySource<R> {
                     Polled::Events(added)
                 });
             };
-            let event = event?;
+            let event = match event {
+                Ok(event) => event,
+                Err(e @ CaptureError::BadLine { .. }) => {
+                    self.refused += 1;
+                    tracing::error!("capture {e}: refused");
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             let kind = event.detail.kind().index();
             if self.enabled.as_ref().is_some_and(|on| !on[kind]) {
                 continue;
@@ -128,7 +140,7 @@ impl<R: BufRead + Send> EventSource for ReplaySource<R> {
         SourceStats {
             received: self.received.clone(),
             dropped: vec![0; EventKind::ALL.len()],
-            decode_errors: 0,
+            decode_errors: self.refused,
             counters: Vec::new(),
         }
     }

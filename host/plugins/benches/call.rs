@@ -52,6 +52,7 @@ fn load(engine: &PluginEngine, name: &str) -> Plugin {
         config_json: detector.default_config.to_string(),
         limits: PluginLimits::default(),
         severity_override: None,
+        permissions: harrier_plugins::Permissions::NONE,
     };
     engine
         .load(spec, Arc::new(NoHostServices))

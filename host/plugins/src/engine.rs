@@ -1,6 +1,7 @@
 //! The engine all detectors share: compiler settings, the pooling
-//! allocator, the epoch ticker that enforces call deadlines, the linker with
-//! the host interface, and the cache of compiled components.
+//! allocator, the epoch ticker that enforces call deadlines, and the cache
+//! of compiled components. Each detector gets its own linker
+//! ([`crate::linking`]), built from what it was granted.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -9,11 +10,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::error::{LoadError, LoadFailure};
-use crate::host::{HostServices, PluginState};
+use crate::host::HostServices;
 use crate::plugin::{Plugin, PluginSpec};
 
 /// Engine-wide settings (`[plugins.engine]` in the agent configuration).
@@ -49,10 +50,31 @@ impl Default for EngineConfig {
     }
 }
 
+impl EngineConfig {
+    /// Check every setting is usable.
+    pub fn validate(&self) -> Result<(), String> {
+        use crate::limits::check_range;
+        check_range(
+            "[plugins.engine] max_instances",
+            self.max_instances,
+            1..=10_000,
+        )?;
+        check_range(
+            "[plugins.engine] max_memory_bytes",
+            self.max_memory_bytes,
+            (1 << 20)..=(4 << 30),
+        )?;
+        check_range(
+            "[plugins.engine] epoch_tick_ms",
+            self.epoch_tick_ms,
+            1..=1_000,
+        )
+    }
+}
+
 /// Compiles, links and instantiates detectors. Cheap to share by reference.
 pub struct PluginEngine {
     engine: Engine,
-    linker: Linker<PluginState>,
     config: EngineConfig,
     compat_tag: String,
 }
@@ -80,10 +102,6 @@ impl PluginEngine {
         }
         let engine = Engine::new(&wasm)?;
 
-        let mut linker = Linker::new(&engine);
-        harrier_events::Detector::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let compat_tag = format!("{:016x}", hasher.finish());
@@ -91,7 +109,6 @@ impl PluginEngine {
         spawn_epoch_ticker(&engine, Duration::from_millis(config.epoch_tick_ms.max(1)));
         Ok(Self {
             engine,
-            linker,
             config: config.clone(),
             compat_tag,
         })
@@ -106,10 +123,6 @@ impl PluginEngine {
     pub(crate) fn ticks_for(&self, deadline: Duration) -> u64 {
         let tick = self.config.epoch_tick_ms.max(1) as u128;
         (deadline.as_millis().div_ceil(tick) as u64).max(1)
-    }
-
-    pub(crate) fn linker(&self) -> &Linker<PluginState> {
-        &self.linker
     }
 
     /// Compile and start a detector: compile (or take from the cache),

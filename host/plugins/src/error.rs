@@ -53,6 +53,9 @@ pub enum PluginError {
     Trap(String),
     /// The detector returned an error value.
     Refused(String),
+    /// The detector called an import it was not granted (the message names
+    /// the import and the permission it needs).
+    Denied(String),
 }
 
 impl PluginError {
@@ -63,6 +66,7 @@ impl PluginError {
             PluginError::MemoryCap { .. } => "memory",
             PluginError::Trap(_) => "trap",
             PluginError::Refused(_) => "refused",
+            PluginError::Denied(_) => "denied",
         }
     }
 }
@@ -82,6 +86,7 @@ impl fmt::Display for PluginError {
             }
             PluginError::Trap(msg) => write!(f, "trapped: {msg}"),
             PluginError::Refused(msg) => write!(f, "returned an error: {msg}"),
+            PluginError::Denied(msg) => write!(f, "was refused: {msg}"),
         }
     }
 }

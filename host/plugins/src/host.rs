@@ -1,15 +1,24 @@
 //! What detectors may ask of the host: the WIT `host` interface, backed by
 //! the agent's enrichment ([`HostServices`]), plus a WASI context with no
-//! files, no network, no environment and stdout/stderr sent to the log.
+//! files, no network, no environment and stdout/stderr sent to the log,
+//! linked only as far as the detector's [`Permissions`] grant (see
+//! [`crate::linking`]).
+//!
+//! Host functions that hand out gated data check the store's permissions
+//! with `PluginState::permits` (e.g. `workload` names in `process-info`);
+//! gated host functions are listed in
+//! [`Requirement::of_host_function`](crate::permissions::Requirement::of_host_function)
+//! and link as denials for detectors without the grant.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use harrier_events::{FileWriteInfo, LogLevel, ProcessInfo};
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::permissions::{Permission, Permissions};
 use crate::wasi_log::LogStream;
 
 /// Deepest ancestry a detector may ask for in one call.
@@ -63,6 +72,11 @@ pub fn wall_clock_ns() -> u64 {
 pub(crate) struct PluginState {
     pub(crate) name: Arc<str>,
     pub(crate) limits: StoreLimits,
+    /// What the operator granted this detector.
+    pub(crate) permissions: Permissions,
+    /// When the current call must end (wall clock), for host functions that
+    /// could otherwise wait past it.
+    pub(crate) deadline: Option<Instant>,
     services: Arc<dyn HostServices>,
     wasi: WasiCtx,
     table: ResourceTable,
@@ -72,6 +86,7 @@ impl PluginState {
     pub(crate) fn new(
         name: Arc<str>,
         limits: StoreLimits,
+        permissions: Permissions,
         services: Arc<dyn HostServices>,
     ) -> Self {
         // Nothing ambient: no preopens, no env, no args, no sockets (denied
@@ -83,10 +98,27 @@ impl PluginState {
         Self {
             name,
             limits,
+            permissions,
+            deadline: None,
             services,
             wasi,
             table: ResourceTable::new(),
         }
+    }
+}
+
+impl PluginState {
+    /// Whether the detector was granted `permission`.
+    pub fn permits(&self, permission: Permission) -> bool {
+        self.permissions.contains(permission)
+    }
+
+    /// `info` as this detector may see it: the hook where data gated by a
+    /// permission is removed for detectors without it (`workload` names,
+    /// once `process-info` carries them, go when `permits(Workload)` is false).
+    fn visible(&self, info: ProcessInfo) -> ProcessInfo {
+        let _workload_visible = self.permits(Permission::Workload);
+        info
     }
 }
 
@@ -103,7 +135,7 @@ impl harrier_events::types::Host for PluginState {}
 
 impl harrier_events::host::Host for PluginState {
     fn log(&mut self, level: LogLevel, message: String) {
-        let message = truncate(&message, MAX_LOG_LINE);
+        let message = log_text(&message);
         let plugin = &*self.name;
         match level {
             LogLevel::Trace => tracing::trace!(plugin, "{message}"),
@@ -119,12 +151,15 @@ impl harrier_events::host::Host for PluginState {
     }
 
     fn process(&mut self, pid: u32) -> Option<ProcessInfo> {
-        self.services.process(pid)
+        self.services.process(pid).map(|info| self.visible(info))
     }
 
     fn ancestry(&mut self, pid: u32, max_depth: u32) -> Vec<ProcessInfo> {
         self.services
             .ancestry(pid, max_depth.min(MAX_ANCESTRY_DEPTH))
+            .into_iter()
+            .map(|info| self.visible(info))
+            .collect()
     }
 
     fn recent_write(&mut self, path: String) -> Option<FileWriteInfo> {
@@ -132,14 +167,19 @@ impl harrier_events::host::Host for PluginState {
     }
 }
 
-/// Cut `text` to at most `max` bytes on a character boundary.
-pub(crate) fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+/// A detector's log line as the host writes it: at most [`MAX_LOG_LINE`]
+/// bytes, control characters escaped so it cannot forge lines of its own.
+pub(crate) fn log_text(text: &str) -> String {
+    let head = if text.len() > MAX_LOG_LINE {
+        let mut end = MAX_LOG_LINE;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        &text[..end]
+    } else {
+        text
+    };
+    let mut line = crate::bounds::escape_controls(head);
+    crate::bounds::cap_string(&mut line, MAX_LOG_LINE);
+    line
 }

@@ -1,5 +1,7 @@
 //! The bounds every detector runs within.
 
+use std::fmt::Display;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -30,7 +32,44 @@ impl Default for PluginLimits {
     }
 }
 
+/// `Ok` when `value` of configuration key `key` lies in `range`, else an
+/// error naming the key, the value and the range.
+pub fn check_range<T: PartialOrd + Display>(
+    key: &str,
+    value: T,
+    range: RangeInclusive<T>,
+) -> Result<(), String> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    Err(format!(
+        "{key} = {value} is out of range: expected {} to {}",
+        range.start(),
+        range.end()
+    ))
+}
+
 impl PluginLimits {
+    /// Check every bound is usable: a detector can start under it and the
+    /// agent stays responsive. `max_memory_bytes` is the engine's cap.
+    pub fn validate(&self, max_memory_bytes: usize) -> Result<(), String> {
+        check_range(
+            "[plugins.limits] memory_bytes",
+            self.memory_bytes,
+            (1 << 20)..=max_memory_bytes.max(1 << 20),
+        )?;
+        check_range(
+            "[plugins.limits] call_deadline_ms",
+            self.call_deadline_ms,
+            1..=60_000,
+        )?;
+        check_range(
+            "[plugins.limits] max_findings_per_call",
+            self.max_findings_per_call,
+            1..=100_000,
+        )
+    }
+
     /// The per-call deadline as a duration.
     pub fn call_deadline(&self) -> Duration {
         Duration::from_millis(self.call_deadline_ms)

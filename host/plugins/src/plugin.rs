@@ -12,10 +12,13 @@ use sha2::{Digest, Sha256};
 use wasmtime::Store;
 use wasmtime::component::{Component, Func};
 
+use crate::bounds;
 use crate::engine::PluginEngine;
 use crate::error::{LoadError, LoadFailure, PluginError};
 use crate::host::{HostServices, PluginState};
 use crate::limits::PluginLimits;
+use crate::linking::{Denied, linker_for};
+use crate::permissions::Permissions;
 
 /// Where a detector came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +58,9 @@ pub struct PluginSpec {
     pub limits: PluginLimits,
     /// Severity the operator imposes on every finding of this detector.
     pub severity_override: Option<f32>,
+    /// What the operator granted it beyond the basic host functions (WASI
+    /// interfaces, gated host data); empty by default.
+    pub permissions: Permissions,
 }
 
 /// The set of event kinds a detector subscribed to, as a bit set indexed by
@@ -98,8 +104,16 @@ pub struct PluginStats {
     pub events_in: u64,
     /// Findings returned and accepted.
     pub findings_out: u64,
-    /// Findings dropped because a call returned more than its cap.
+    /// Findings dropped because a call returned more than its cap (in
+    /// number or in bytes).
     pub findings_dropped: u64,
+    /// Findings refused because their type is not one the detector
+    /// declared (or is reserved for the host, or malformed).
+    #[serde(default)]
+    pub findings_refused: u64,
+    /// Strings and lists from the detector cut to the host's caps.
+    #[serde(default)]
+    pub fields_truncated: u64,
     /// Time spent inside the detector, in nanoseconds.
     pub busy_ns: u64,
     /// Calls that overran their deadline.
@@ -136,6 +150,7 @@ pub struct Plugin {
     read_prefixes: Option<Vec<String>>,
     limits: PluginLimits,
     severity_override: Option<f32>,
+    permissions: Permissions,
     deadline_ticks: u64,
     config_json: String,
     pre: DetectorPre<PluginState>,
@@ -155,23 +170,38 @@ impl Plugin {
             origin: spec.origin.clone(),
             reason,
         };
-        let instance_pre = engine
-            .linker()
-            .instantiate_pre(&component)
-            .map_err(|e| fail(LoadFailure::WrongWorld(format!("{e:#}"))))?;
-        let pre = DetectorPre::new(instance_pre)
-            .map_err(|e| fail(LoadFailure::WrongWorld(format!("{e:#}"))))?;
+        let wrong_world = |e: wasmtime::Error| fail(LoadFailure::WrongWorld(format!("{e:#}")));
+        let (linker, denied) =
+            linker_for(engine.engine(), &component, spec.permissions).map_err(wrong_world)?;
+        let instance_pre = linker.instantiate_pre(&component).map_err(wrong_world)?;
+        let pre = DetectorPre::new(instance_pre).map_err(wrong_world)?;
+        if !denied.is_empty() {
+            tracing::info!(
+                origin = %spec.origin,
+                granted = %spec.permissions,
+                "{} imports not granted are linked to refuse when called: {}",
+                denied.len(),
+                denied.join(", ")
+            );
+        }
         let deadline_ticks = engine.ticks_for(spec.limits.call_deadline());
         let name: Arc<str> = Arc::from(spec.origin.as_str());
-        let mut live =
-            instantiate(&pre, name, &spec.limits, &services, deadline_ticks).map_err(|error| {
-                fail(LoadFailure::Startup {
-                    stage: "instantiate",
-                    error,
-                })
-            })?;
+        let mut live = instantiate(
+            &pre,
+            name,
+            &spec.limits,
+            spec.permissions,
+            &services,
+            deadline_ticks,
+        )
+        .map_err(|error| {
+            fail(LoadFailure::Startup {
+                stage: "instantiate",
+                error,
+            })
+        })?;
 
-        let metadata = guarded(&mut live, deadline_ticks, &spec.limits, |s, b| {
+        let mut metadata = guarded(&mut live, deadline_ticks, &spec.limits, |s, b| {
             b.call_metadata(s)
         })
         .map_err(|error| {
@@ -181,6 +211,7 @@ impl Plugin {
             })
         })?;
         validate_metadata(&metadata).map_err(|m| fail(LoadFailure::BadMetadata(m)))?;
+        let metadata_cut = bounds::cap_metadata(&mut metadata);
         // From here on the log speaks of the detector by its own name.
         live.store.data_mut().name = Arc::from(metadata.name.as_str());
 
@@ -204,7 +235,7 @@ impl Plugin {
         guarded(&mut live, deadline_ticks, &spec.limits, |s, b| {
             b.call_self_test(s)
         })
-        .and_then(|r| r.map_err(PluginError::Refused))
+        .and_then(|r| r.map_err(refused))
         .map_err(|error| {
             fail(LoadFailure::Startup {
                 stage: "self-test",
@@ -222,12 +253,16 @@ impl Plugin {
             read_prefixes,
             limits: spec.limits,
             severity_override: spec.severity_override,
+            permissions: spec.permissions,
             deadline_ticks,
             config_json: spec.config_json,
             pre,
             services,
             live: Some(live),
-            stats: PluginStats::default(),
+            stats: PluginStats {
+                fields_truncated: metadata_cut,
+                ..PluginStats::default()
+            },
         })
     }
 
@@ -290,6 +325,11 @@ impl Plugin {
         &self.limits
     }
 
+    /// What it was granted.
+    pub fn permissions(&self) -> Permissions {
+        self.permissions
+    }
+
     /// Its counters.
     pub fn stats(&self) -> &PluginStats {
         &self.stats
@@ -317,18 +357,32 @@ impl Plugin {
         Ok(self.cap_findings(findings))
     }
 
-    /// The detector's state, to carry across a hot reload.
+    /// The detector's state, to carry across a hot reload (at most
+    /// [`bounds::MAX_SNAPSHOT_BYTES`]).
     pub fn snapshot(&mut self) -> Result<Vec<u8>, PluginError> {
-        self.call(|store, live| live.bindings.call_snapshot(store))
+        let state = self.call(|store, live| live.bindings.call_snapshot(store))?;
+        if state.len() > bounds::MAX_SNAPSHOT_BYTES {
+            self.stats.fields_truncated += 1;
+            return Err(PluginError::Refused(format!(
+                "snapshot of {} bytes is over the host's cap of {} bytes; state not carried",
+                state.len(),
+                bounds::MAX_SNAPSHOT_BYTES
+            )));
+        }
+        Ok(state)
     }
 
     /// Hand over state from a previous version's `snapshot`.
     pub fn restore(&mut self, state: &[u8]) -> Result<(), PluginError> {
         self.call(|store, live| live.bindings.call_restore(store, state))?
-            .map_err(PluginError::Refused)
+            .map_err(refused)
     }
 
+    /// What the host keeps of a call's findings: declared types only, at
+    /// most `max_findings_per_call` and [`bounds::MAX_CALL_BYTES`], each
+    /// field within its cap.
     fn cap_findings(&mut self, mut findings: Vec<Finding>) -> Vec<Finding> {
+        self.refuse_undeclared(&mut findings);
         let cap = self.limits.max_findings_per_call;
         if findings.len() > cap {
             let dropped = findings.len() - cap;
@@ -345,11 +399,61 @@ impl Plugin {
             );
             findings.truncate(cap);
         }
+        let mut budget = bounds::MAX_CALL_BYTES;
+        let mut kept = 0;
+        for finding in findings.iter_mut() {
+            self.stats.fields_truncated += bounds::cap_finding(finding);
+            let size = bounds::finding_bytes(finding);
+            if size > budget {
+                break;
+            }
+            budget -= size;
+            kept += 1;
+        }
+        if kept < findings.len() {
+            let dropped = findings.len() - kept;
+            self.stats.findings_dropped += dropped as u64;
+            tracing::warn!(
+                plugin = self.name(),
+                dropped,
+                cap_bytes = bounds::MAX_CALL_BYTES,
+                "detector returned more bytes of findings than the host keeps per call; extra dropped"
+            );
+            findings.truncate(kept);
+        }
         if let Some(severity) = self.severity_override {
             findings.iter_mut().for_each(|f| f.severity = severity);
         }
         self.stats.findings_out += findings.len() as u64;
         findings
+    }
+
+    /// Drop findings whose type the detector did not declare (which also
+    /// covers the host's reserved and malformed types, refused in metadata).
+    fn refuse_undeclared(&mut self, findings: &mut Vec<Finding>) {
+        let declared = &self.metadata.finding_types;
+        let before = findings.len();
+        let mut first = None;
+        findings.retain(|f| {
+            let ok = declared.contains(&f.finding_type);
+            if !ok && first.is_none() {
+                first = Some(bounds::escape_controls(&f.finding_type));
+            }
+            ok
+        });
+        let refused = before - findings.len();
+        if let Some(mut example) = first {
+            bounds::cap_string(&mut example, bounds::MAX_FINDING_TYPE);
+            self.stats.findings_refused += refused as u64;
+            self.stats.last_error = Some(format!(
+                "returned {refused} findings of undeclared types (e.g. `{example}`)"
+            ));
+            tracing::warn!(
+                plugin = self.name(),
+                refused,
+                "detector returned findings of types it did not declare (e.g. `{example}`); refused"
+            );
+        }
     }
 
     /// Run one call under the deadline; on failure, count it, log it and
@@ -363,7 +467,7 @@ impl Plugin {
         }
         let Live { store, exports } = self.live.as_mut().expect("instance present after restart");
         let started = Instant::now();
-        store.set_epoch_deadline(self.deadline_ticks);
+        arm(store, self.deadline_ticks, &self.limits);
         let result = f(store, exports);
         self.stats.calls += 1;
         self.stats.busy_ns += started.elapsed().as_nanos() as u64;
@@ -378,7 +482,9 @@ impl Plugin {
         match error {
             PluginError::Deadline { .. } => self.stats.deadline_errors += 1,
             PluginError::MemoryCap { .. } => self.stats.memory_errors += 1,
-            PluginError::Trap(_) | PluginError::Refused(_) => self.stats.trap_errors += 1,
+            PluginError::Trap(_) | PluginError::Refused(_) | PluginError::Denied(_) => {
+                self.stats.trap_errors += 1
+            }
         }
         self.stats.last_error = Some(error.to_string());
         tracing::error!(plugin = self.name(), origin = %self.origin, "detector {error}");
@@ -394,6 +500,7 @@ impl Plugin {
             &self.pre,
             name,
             &self.limits,
+            self.permissions,
             &self.services,
             self.deadline_ticks,
         )?;
@@ -412,13 +519,14 @@ fn instantiate(
     pre: &DetectorPre<PluginState>,
     name: Arc<str>,
     limits: &PluginLimits,
+    permissions: Permissions,
     services: &Arc<dyn HostServices>,
     deadline_ticks: u64,
 ) -> Result<Live, PluginError> {
-    let state = PluginState::new(name, limits.store_limits(), services.clone());
+    let state = PluginState::new(name, limits.store_limits(), permissions, services.clone());
     let mut store = Store::new(pre.engine(), state);
     store.limiter(|s| &mut s.limits);
-    store.set_epoch_deadline(deadline_ticks);
+    arm(&mut store, deadline_ticks, limits);
     let instance = pre
         .instance_pre()
         .instantiate(&mut store)
@@ -442,7 +550,7 @@ fn init(
     limits: &PluginLimits,
     config_json: &str,
 ) -> Result<(), PluginError> {
-    guarded(live, ticks, limits, |s, b| b.call_init(s, config_json))?.map_err(PluginError::Refused)
+    guarded(live, ticks, limits, |s, b| b.call_init(s, config_json))?.map_err(refused)
 }
 
 /// A call made during start-up, before the `Plugin` exists.
@@ -452,8 +560,20 @@ fn guarded<R>(
     limits: &PluginLimits,
     f: impl FnOnce(&mut Store<PluginState>, &Detector) -> wasmtime::Result<R>,
 ) -> Result<R, PluginError> {
-    live.store.set_epoch_deadline(ticks);
+    arm(&mut live.store, ticks, limits);
     f(&mut live.store, &live.exports.bindings).map_err(|e| classify(&e, limits))
+}
+
+/// Start a call's clocks: the epoch deadline interrupts guest code, the
+/// wall-clock deadline bounds host calls that could wait.
+fn arm(store: &mut Store<PluginState>, ticks: u64, limits: &PluginLimits) {
+    store.set_epoch_deadline(ticks);
+    store.data_mut().deadline = Some(Instant::now() + limits.call_deadline());
+}
+
+/// A detector's own error value, bounded and escaped.
+fn refused(message: String) -> PluginError {
+    PluginError::Refused(bounds::error_text(&message))
 }
 
 /// Turn a wasmtime error into the reason an operator can act on.
@@ -463,13 +583,16 @@ fn classify(error: &wasmtime::Error, limits: &PluginLimits) -> PluginError {
             ms: limits.call_deadline_ms,
         };
     }
+    if let Some(denied) = error.downcast_ref::<Denied>() {
+        return PluginError::Denied(denied.to_string());
+    }
     let text = format!("{error:#}");
     if text.contains("forcing trap when growing memory") {
         return PluginError::MemoryCap {
             limit: limits.memory_bytes,
         };
     }
-    PluginError::Trap(text)
+    PluginError::Trap(bounds::error_text(&text))
 }
 
 /// Most prefixes one detector may name (the kernel holds the union of all).
@@ -500,26 +623,40 @@ fn validate_metadata(m: &Metadata) -> Result<(), String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     if !name_ok {
+        let mut shown = bounds::escape_controls(&m.name);
+        bounds::cap_string(&mut shown, 80);
         return Err(format!(
-            "name `{}` must be 1-64 characters of [A-Za-z0-9._-]",
-            m.name
+            "name `{shown}` must be 1-64 characters of [A-Za-z0-9._-]"
         ));
     }
-    if m.version.is_empty() {
-        return Err(format!("detector `{}` has an empty version", m.name));
+    if m.version.is_empty() || m.version.len() > bounds::MAX_VERSION {
+        return Err(format!(
+            "detector `{}` has a version of {} bytes, expected 1-{}",
+            m.name,
+            m.version.len(),
+            bounds::MAX_VERSION
+        ));
     }
     if m.subscriptions.is_empty() {
         return Err(format!("detector `{}` subscribes to no event kind", m.name));
     }
-    if let Some(bad) = m
-        .finding_types
-        .iter()
-        .find(|t| !t.contains(':') || !t.contains('/'))
-    {
+    if m.finding_types.len() > bounds::MAX_FINDING_TYPES {
         return Err(format!(
-            "detector `{}` declares finding type `{bad}`, expected `Tactic:Resource/Name`",
-            m.name
+            "detector `{}` declares {} finding types, at most {} are allowed",
+            m.name,
+            m.finding_types.len(),
+            bounds::MAX_FINDING_TYPES
         ));
+    }
+    for t in &m.finding_types {
+        if let Err(why) = bounds::check_finding_type(t) {
+            let mut shown = bounds::escape_controls(t);
+            bounds::cap_string(&mut shown, bounds::MAX_FINDING_TYPE);
+            return Err(format!(
+                "detector `{}` declares finding type `{shown}`, which {why}",
+                m.name
+            ));
+        }
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
-use crate::host::{MAX_LOG_LINE, truncate};
+use crate::host::{MAX_LOG_LINE, log_text};
 
 /// Lines buffered until a newline (or until they grow too long).
 #[derive(Clone)]
@@ -43,8 +43,7 @@ impl LogStream {
     }
 
     fn emit(&self, line: &[u8]) {
-        let text = String::from_utf8_lossy(line);
-        let text = truncate(&text, MAX_LOG_LINE);
+        let text = log_text(&String::from_utf8_lossy(line));
         tracing::info!(plugin = &*self.plugin, stream = self.stream, "{text}");
     }
 }

@@ -1,9 +1,17 @@
 //! The local admin endpoint: HTTP/1.1 on a root-only unix socket.
 //! `GET /plugins` (detector status, JSON), `GET /status` (everything, JSON),
 //! `GET /metrics` (Prometheus text).
+//!
+//! The socket path is only ever taken over from a stale socket: anything
+//! else there (a file, a directory) or a live agent answering on it is
+//! refused. At most [`MAX_CONNECTIONS`] clients are served at once (others
+//! get `503` and are closed), each has [`CLIENT_TIMEOUT`] to send its
+//! request and take the answer, and running out of file descriptors backs
+//! the accept loop off instead of spinning.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use std::sync::Arc;
@@ -13,7 +21,53 @@ use harrier_pipeline::AgentHandle;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixListener;
 
+use super::admin_request::{Request, parse_request};
 use super::metrics;
+
+/// Clients served at once.
+pub const MAX_CONNECTIONS: usize = 64;
+/// Time a client has to send its request, and to read the answer.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest request head read.
+const MAX_REQUEST: usize = 16 * 1024;
+
+/// Check `path` can become the admin socket: nothing there, or a stale
+/// socket no agent answers on. Call it before attaching anything, so a bad
+/// path is reported first.
+pub fn check_path(path: &Path) -> anyhow::Result<()> {
+    let what = || format!("admin socket {}", path.display());
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(what),
+    };
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        anyhow::bail!(
+            "{}: is a directory; give the path of a socket to create",
+            what()
+        );
+    }
+    if !kind.is_socket() {
+        anyhow::bail!(
+            "{}: a {} is there, not a socket; refusing to replace it",
+            what(),
+            if kind.is_symlink() {
+                "symbolic link"
+            } else {
+                "file"
+            }
+        );
+    }
+    match std::os::unix::net::UnixStream::connect(path) {
+        Ok(_) => anyhow::bail!(
+            "{}: another agent is serving on it; stop it or choose another --admin-socket",
+            what()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("{}: probing the existing socket", what())),
+    }
+}
 
 /// A running admin endpoint; the socket is removed when this is dropped.
 pub struct AdminServer {
@@ -36,13 +90,18 @@ impl Drop for AdminServer {
     }
 }
 
-/// Serve the endpoint at `path` (replacing a stale socket).
+/// Serve the endpoint at `path` (replacing a stale socket only).
 pub fn serve(path: &Path, handle: AgentHandle, sinks: Arc<Sinks>) -> anyhow::Result<AdminServer> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("admin socket directory {}", dir.display()))?;
     }
-    let _ = std::fs::remove_file(path);
+    check_path(path)?;
+    if std::fs::symlink_metadata(path).is_ok() {
+        std::fs::remove_file(path).with_context(|| {
+            format!("admin socket {}: removing the stale socket", path.display())
+        })?;
+    }
     // Bind here, so a bad path is reported before `ready`.
     let listener = std::os::unix::net::UnixListener::bind(path)
         .with_context(|| format!("admin socket {}", path.display()))?;
@@ -52,39 +111,41 @@ pub fn serve(path: &Path, handle: AgentHandle, sinks: Arc<Sinks>) -> anyhow::Res
         .enable_all()
         .build()?;
     let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel();
-    let thread = std::thread::Builder::new().name("harrier-admin".into()).spawn(move || {
-        runtime.block_on(async move {
-            let Ok(listener) = UnixListener::from_std(listener) else { return };
-            loop {
-                let mut stream = tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => stream,
-                        Err(_) => continue,
-                    },
-                    _ = &mut stop_rx => break,
+    let thread = std::thread::Builder::new()
+        .name("harrier-admin".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = UnixListener::from_std(listener) else {
+                    return;
                 };
-                let handle = handle.clone();
-                let sinks = sinks.clone();
-                tokio::spawn(async move {
-                    let mut request = Vec::new();
-                    let mut buf = [0u8; 1024];
-                    while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16 * 1024 {
-                        match stream.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => request.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let (status, content_type, body) = respond(&request, &handle, &sinks);
-                    let head = format!(
-                        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let _ = stream.write_all(head.as_bytes()).await;
-                    let _ = stream.write_all(body.as_bytes()).await;
-                });
-            }
-        })
-    })?;
+                let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+                loop {
+                    let stream = tokio::select! {
+                        accepted = listener.accept() => match accepted {
+                            Ok((stream, _)) => stream,
+                            Err(e) => {
+                                back_off(&e).await;
+                                continue;
+                            }
+                        },
+                        _ = &mut stop_rx => break,
+                    };
+                    let Ok(slot) = slots.clone().try_acquire_owned() else {
+                        tokio::spawn(busy(stream));
+                        continue;
+                    };
+                    let (handle, sinks) = (handle.clone(), sinks.clone());
+                    tokio::spawn(async move {
+                        let _ = tokio::time::timeout(
+                            CLIENT_TIMEOUT * 2,
+                            answer(stream, &handle, &sinks),
+                        )
+                        .await;
+                        drop(slot);
+                    });
+                }
+            })
+        })?;
     Ok(AdminServer {
         path: path.to_path_buf(),
         stop: Some(stop_tx),
@@ -92,17 +153,61 @@ pub fn serve(path: &Path, handle: AgentHandle, sinks: Arc<Sinks>) -> anyhow::Res
     })
 }
 
+/// Wait after a failed accept: long when out of file descriptors (the
+/// listener would fail again at once), briefly otherwise.
+async fn back_off(error: &std::io::Error) {
+    let exhausted = matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
+    if exhausted {
+        tracing::warn!(
+            "admin endpoint: out of file descriptors ({error}); pausing accepts for 200 ms"
+        );
+    }
+    let pause = if exhausted { 200 } else { 10 };
+    tokio::time::sleep(Duration::from_millis(pause)).await;
+}
+
+/// Tell a client over the connection cap to come back later.
+async fn busy(mut stream: tokio::net::UnixStream) {
+    let reply =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let _ = tokio::time::timeout(CLIENT_TIMEOUT, stream.write_all(reply.as_bytes())).await;
+}
+
+/// Read one request (within [`CLIENT_TIMEOUT`]) and answer it.
+async fn answer(mut stream: tokio::net::UnixStream, handle: &AgentHandle, sinks: &Sinks) {
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    let read = async {
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < MAX_REQUEST {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => request.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    if tokio::time::timeout(CLIENT_TIMEOUT, read).await.is_err() {
+        return;
+    }
+    let (status, content_type, body) = respond(&request, handle, sinks);
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let write = async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body.as_bytes()).await
+    };
+    let _ = tokio::time::timeout(CLIENT_TIMEOUT, write).await;
+}
+
 fn respond(
     request: &[u8],
     handle: &AgentHandle,
     sinks: &Sinks,
 ) -> (&'static str, &'static str, String) {
-    let line = String::from_utf8_lossy(request);
-    let mut parts = line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    if method != "GET" {
+    let Request::Get(target) = parse_request(request) else {
         return ("405 Method Not Allowed", "text/plain", "only GET\n".into());
-    }
+    };
     let status = handle.status();
     match target {
         "/plugins" => ("200 OK", "application/json", json(&status.detectors)),
@@ -140,4 +245,31 @@ pub fn get(path: &Path, target: &str) -> anyhow::Result<String> {
         head.lines().next().unwrap_or("")
     );
     Ok(body.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_socket_path_is_taken_only_from_a_stale_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "keep me").unwrap();
+        let err = check_path(&file).unwrap_err().to_string();
+        assert!(err.contains("not a socket"), "{err}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+
+        let err = check_path(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("is a directory"), "{err}");
+
+        let live = dir.path().join("live.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&live).unwrap();
+        let err = check_path(&live).unwrap_err().to_string();
+        assert!(err.contains("another agent"), "{err}");
+        drop(listener);
+        // The listener is gone; its socket file stays behind, stale.
+        check_path(&live).unwrap();
+        check_path(&dir.path().join("absent.sock")).unwrap();
+    }
 }

@@ -157,7 +157,7 @@ pub fn render(status: &AgentStatus, sinks: &[SinkStats]) -> String {
 
     let detectors = &status.detectors;
     let plugin = |d: &DetectorStatus| format!("plugin=\"{}\",version=\"{}\"", d.name, d.version);
-    let per_plugin: [(&str, &str, PluginCounter); 9] = [
+    let per_plugin: [(&str, &str, PluginCounter); 11] = [
         (
             "harrier_plugin_events_total",
             "Events delivered to a detector.",
@@ -172,6 +172,16 @@ pub fn render(status: &AgentStatus, sinks: &[SinkStats]) -> String {
             "harrier_plugin_findings_dropped_total",
             "Findings dropped over a detector's cap.",
             |d| d.stats.findings_dropped,
+        ),
+        (
+            "harrier_plugin_findings_refused_total",
+            "Findings refused: a type the detector did not declare, reserved or malformed.",
+            |d| d.stats.findings_refused,
+        ),
+        (
+            "harrier_plugin_fields_truncated_total",
+            "Strings and lists from a detector cut to the host's caps.",
+            |d| d.stats.fields_truncated,
         ),
         (
             "harrier_plugin_busy_nanoseconds_total",

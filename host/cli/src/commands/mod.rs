@@ -1,6 +1,7 @@
 //! One module per subcommand, plus the assembly they share.
 
 mod admin;
+mod admin_request;
 pub mod bench;
 pub mod export;
 mod metrics;
@@ -72,6 +73,7 @@ fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<
         services.clone(),
         &mut set,
     ));
+    check_detectors(config, &set, &refused)?;
 
     let format = Format::from_str(&config.output.format)
         .map_err(|e| anyhow::anyhow!("output format: {e}"))?;
@@ -96,12 +98,56 @@ fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<
     })
 }
 
+/// Refuse to start with no detector serving (unless `[agent]
+/// allow_no_detectors`) when refusals emptied the set or nothing watched
+/// could fill it later, and warn about per-detector tables that name no
+/// loaded detector.
+fn check_detectors(config: &Config, set: &DetectorSet, refused: &[String]) -> anyhow::Result<()> {
+    let status = set.status();
+    if status.is_empty() && !config.agent.allow_no_detectors {
+        let watched = !config.plugins.dirs.is_empty() || config.packs_enabled();
+        if !refused.is_empty() || !watched {
+            anyhow::bail!(
+                "no detector serving: {} refused and none loaded, so nothing would be detected; fix the errors above or set [agent] allow_no_detectors = true to start anyway",
+                refused.len()
+            );
+        }
+        tracing::warn!(
+            "no detector serving yet: waiting for the plugin directories and packs to provide one"
+        );
+    }
+    let loaded: std::collections::BTreeSet<String> = status
+        .iter()
+        .flat_map(|d| {
+            let file = match &d.source {
+                harrier_plugins::PluginSource::Directory { path } => Some(loader::file_key(path)),
+                _ => None,
+            };
+            std::iter::once(d.name.clone()).chain(file)
+        })
+        .collect();
+    for key in config.unmatched_detector_keys(&loaded) {
+        tracing::warn!(
+            "{key} names no loaded detector (loaded: {}); its settings apply to nothing",
+            loaded.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// Flush the sinks once the pipeline (which holds the other reference)
 /// is gone.
 fn shutdown_sinks(sinks: Arc<Sinks>) {
     match Arc::try_unwrap(sinks) {
         Ok(sinks) => {
             let report = sinks.shutdown(std::time::Duration::from_secs(2));
+            let losses = report.losses();
+            for loss in &losses {
+                tracing::warn!("{loss}");
+            }
+            if losses.is_empty() {
+                tracing::info!("outputs flushed: every finding delivered");
+            }
             tracing::debug!(?report, "outputs flushed");
         }
         Err(_) => tracing::warn!("outputs still in use at shutdown; not flushed"),

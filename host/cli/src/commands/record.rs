@@ -47,9 +47,7 @@ pub fn record(args: RecordArgs) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     signals::spawn(move || flag.store(true, Ordering::SeqCst), || {})?;
-    let until = args
-        .duration
-        .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let until = args.duration.and_then(|d| Instant::now().checked_add(d));
     tracing::info!(kinds = kinds.len(), output = %output, "ready: recording");
 
     let mut batch = Vec::with_capacity(4096);

@@ -31,8 +31,14 @@ pub fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     let assembled = assemble(&config, services)?;
     let mut agent_config = config.agent.agent_config();
     agent_config.clock = Clock::Events;
-    let (agent, _handle) = Agent::new(assembled.pipeline, Box::new(source), agent_config);
-    let result = agent.run();
+    let (agent, handle) = Agent::new(assembled.pipeline, Box::new(source), agent_config);
+    let result = agent.run().and_then(|pipeline| {
+        let refused = handle.status().decode_errors;
+        if refused > 0 {
+            anyhow::bail!("{refused} lines refused (each named above); the rest was replayed");
+        }
+        Ok(pipeline)
+    });
     let outcome = result.map(|pipeline| {
         let stats = pipeline.stats();
         tracing::info!(

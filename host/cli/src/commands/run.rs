@@ -27,6 +27,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         config.admin.socket = socket;
     }
     require_root("harrier run")?;
+    if config.admin.enabled {
+        admin::check_path(&config.admin.socket)?;
+    }
     let started = Instant::now();
 
     let enricher = Arc::new(Enricher::new(config.enrich.clone()));

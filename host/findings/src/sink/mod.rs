@@ -50,6 +50,35 @@ pub struct ShutdownReport {
     pub unfinished: Vec<String>,
 }
 
+impl SinkStats {
+    /// Findings this sink never delivered: dropped, failed, abandoned or
+    /// still pending.
+    pub fn lost(&self) -> u64 {
+        self.dropped + self.failed + self.abandoned + self.pending
+    }
+}
+
+impl ShutdownReport {
+    /// One line per sink that lost findings, saying how many and why.
+    pub fn losses(&self) -> Vec<String> {
+        self.sinks
+            .iter()
+            .filter(|s| s.lost() > 0)
+            .map(|s| {
+                format!(
+                    "output `{}`: {} findings lost ({} dropped with its queue full, {} failed, {} abandoned at shutdown) of {} accepted",
+                    s.name,
+                    s.lost(),
+                    s.dropped,
+                    s.failed,
+                    s.abandoned + s.pending,
+                    s.accepted
+                )
+            })
+            .collect()
+    }
+}
+
 /// An error starting a sink.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {

@@ -4,8 +4,15 @@
 //!
 //! - `on_events`: `echo` (one finding per event carrying its sequence
 //!   number; the default), `loop`, `grow` (allocate until the memory cap),
-//!   `trap` (panic), `flood` (10 000 findings), `quiet` (no findings).
-//! - `init`: `fail` or `loop`; `self_test`: `fail`.
+//!   `trap` (panic), `flood` (10 000 findings), `quiet` (no findings),
+//!   `sleep` (sleep 10 s on the WASI monotonic clock, then echo),
+//!   `random` (one finding carrying a WASI random number), `environment`
+//!   (one finding carrying the size of the WASI environment), `huge` (one
+//!   finding with a 40 MB description per call), `undeclared` (a finding of
+//!   a built-in type it did not declare), `spoof` (an `AttackSequence:*`
+//!   finding at severity 10), `nameless` (a finding with an empty type),
+//!   `forge` (logs a message with a forged second line).
+//! - `init`: `fail`, `loop` or `sleep`; `self_test`: `fail`.
 //! - `read_prefix`: the one path prefix of read-only opens it wants
 //!   (default: every open).
 //!
@@ -17,12 +24,14 @@
 use std::cell::RefCell;
 
 wit_bindgen::generate!({
-    path: "../../../wit",
-    world: "detector",
+    path: ["../../../wit", "wit"],
+    world: "harrier:hostile/hostile",
+    generate_all,
 });
 
 use harrier::detector::host;
 use harrier::detector::types::{EventKind, Evidence, LogLevel};
+use wasi::clocks::monotonic_clock;
 
 #[derive(Default)]
 struct Config {
@@ -64,6 +73,7 @@ impl Guest for Hostile {
         match setting(&config, "init").as_deref() {
             Some("fail") => return Err("configured to fail init".into()),
             Some("loop") => spin(),
+            Some("sleep") => sleep(),
             _ => {}
         }
         CONFIG.with(|c| {
@@ -102,6 +112,43 @@ impl Guest for Hostile {
             "trap" => panic!("hostile detector panics on purpose"),
             "flood" => (0..10_000).map(|i| echo(i, 0)).collect(),
             "quiet" => Vec::new(),
+            "sleep" => {
+                sleep();
+                events.iter().map(|e| echo(e.seq, e.process.pid)).collect()
+            }
+            "huge" => vec![Finding {
+                description: "x".repeat(40 << 20),
+                ..echo(
+                    events.first().map_or(0, |e| e.seq),
+                    events.first().map_or(0, |e| e.process.pid),
+                )
+            }],
+            "undeclared" | "spoof" | "nameless" => {
+                let finding_type = match mode.as_str() {
+                    "undeclared" => "Execution:Runtime/ReverseShell",
+                    "spoof" => "AttackSequence:Runtime/MultiStageAttack",
+                    _ => "",
+                };
+                vec![
+                    Finding {
+                        finding_type: finding_type.into(),
+                        severity: 10.0,
+                        ..echo(0, 0)
+                    },
+                    echo(1, 0),
+                ]
+            }
+            "forge" => {
+                host::log(
+                    LogLevel::Warn,
+                    "nothing to see\n2026-01-01T00:00:00Z  INFO harrier: ready, 7 detectors serving",
+                );
+                Vec::new()
+            }
+            "random" => vec![wasi_finding(wasi::random::random::get_random_u64())],
+            "environment" => vec![wasi_finding(
+                wasi::cli::environment::get_environment().len() as u64,
+            )],
             _ => gap
                 .into_iter()
                 .chain(events.iter().map(|e| echo(e.seq, e.process.pid)))
@@ -162,6 +209,22 @@ fn echo(seq: u64, pid: u32) -> Finding {
             value: LAST_SEQ.with(|s| s.borrow().to_string()),
         }],
     }
+}
+
+/// A finding carrying a value read from WASI.
+fn wasi_finding(value: u64) -> Finding {
+    Finding {
+        evidence: vec![Evidence {
+            key: "wasi".into(),
+            value: value.to_string(),
+        }],
+        ..echo(0, 0)
+    }
+}
+
+/// Sleep for 10 s the way `std::thread::sleep` does on WASI.
+fn sleep() {
+    monotonic_clock::subscribe_duration(10_000_000_000).block();
 }
 
 fn spin() -> ! {
