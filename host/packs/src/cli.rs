@@ -8,7 +8,7 @@ use clap::Subcommand;
 use crate::author::{BuildOptions, archive, build, inspect, sign};
 use crate::config::{DEFAULT_PACKS_DIR, DEFAULT_TRUST_DIR};
 use crate::keys::{SecretKey, TrustStore, keygen};
-use crate::store::{install, list, load_installed, remove};
+use crate::store::{InstallOptions, install_with, list, load_installed, remove};
 use crate::verify::{VerifiedPack, VerifyOptions, parse_host_wit, verify};
 
 /// Verification flags shared by `verify` and `install`.
@@ -99,6 +99,9 @@ pub enum PackCommand {
         /// Trust store and limits.
         #[command(flatten)]
         trust: TrustArgs,
+        /// Replace an installed version by an older one.
+        #[arg(long)]
+        allow_downgrade: bool,
     },
     /// List installed packs (with --trust, also verify each).
     List {
@@ -226,9 +229,11 @@ pub fn run(cmd: PackCommand, host_wit_version: &str) -> anyhow::Result<()> {
             pack,
             packs_dir,
             trust,
+            allow_downgrade,
         } => {
             let (store, opts) = trust.load(host_wit_version)?;
-            let outcome = install(&pack, &packs_dir, &store, &opts)?;
+            let options = InstallOptions { allow_downgrade };
+            let outcome = install_with(&pack, &packs_dir, &store, &opts, options)?;
             let replaced = outcome
                 .replaced
                 .map(|v| format!(", replacing version {v}"))

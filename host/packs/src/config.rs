@@ -4,10 +4,10 @@
 //! [packs]
 //! dir = "/var/lib/harrier/packs"
 //! trust = "/etc/harrier/trust"
-//! allow-unsigned = false
-//! allowed-permissions = ["host:recent-write"]
-//! # max-entry-bytes = 134217728
-//! # max-total-bytes = 536870912
+//! allow_unsigned = false
+//! allowed_permissions = ["host:recent-write"]
+//! # max_entry_bytes = 134217728
+//! # max_total_bytes = 536870912
 //!
 //! [packs.overrides.acme-runtime.crypto-miner]
 //! enabled = false
@@ -32,7 +32,7 @@ pub const DEFAULT_TRUST_DIR: &str = "/etc/harrier/trust";
 
 /// The operator's pack policy: where packs and trusted keys live, what is allowed, overrides.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(deny_unknown_fields)]
 pub struct PacksConfig {
     /// Install store directory (default [`DEFAULT_PACKS_DIR`]).
     #[serde(default)]
@@ -41,20 +41,42 @@ pub struct PacksConfig {
     #[serde(default)]
     pub trust: Option<PathBuf>,
     /// Accept unsigned packs (development only).
-    #[serde(default)]
+    #[serde(default, alias = "allow-unsigned")]
     pub allow_unsigned: bool,
     /// Permissions plugins may be granted.
-    #[serde(default)]
+    #[serde(default, alias = "allowed-permissions")]
     pub allowed_permissions: BTreeSet<String>,
     /// Largest file in a pack.
-    #[serde(default)]
+    #[serde(default, alias = "max-entry-bytes")]
     pub max_entry_bytes: Option<u64>,
     /// Largest pack.
-    #[serde(default)]
+    #[serde(default, alias = "max-total-bytes")]
     pub max_total_bytes: Option<u64>,
     /// Overrides by pack name.
     #[serde(default)]
     pub overrides: BTreeMap<String, PackOverrides>,
+}
+
+/// Keys of `[packs]` spelled the old way (kebab-case), accepted with a warning.
+const LEGACY_KEYS: [(&str, &str); 4] = [
+    ("allow-unsigned", "allow_unsigned"),
+    ("allowed-permissions", "allowed_permissions"),
+    ("max-entry-bytes", "max_entry_bytes"),
+    ("max-total-bytes", "max_total_bytes"),
+];
+
+/// One deprecation message per old (kebab-case) key used in a `[packs]` table. The old
+/// spellings still deserialise (serde aliases); this is how callers tell the operator.
+pub fn deprecated_keys(packs: &toml::Table) -> Vec<String> {
+    LEGACY_KEYS
+        .iter()
+        .filter(|(old, _)| packs.contains_key(*old))
+        .map(|(old, new)| {
+            format!(
+                "[packs] `{old}` is deprecated; write `{new}` (snake_case, like every other key)"
+            )
+        })
+        .collect()
 }
 
 impl PacksConfig {

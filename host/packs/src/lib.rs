@@ -35,6 +35,7 @@ pub use manifest::{FileEntry, Manifest, PluginEntry};
 pub use overrides::{ConfigMode, DetectorOverride, PackOverrides, apply_overrides};
 pub use policy::{Grants, check_no_duplicates, grant_permissions};
 pub use store::{
-    InstallOutcome, InstalledPack, install, list, load_installed, load_installed_pack, remove,
+    InstallOptions, InstallOutcome, InstalledPack, install, install_with, list, load_installed,
+    load_installed_pack, remove,
 };
 pub use verify::{Signer, VerifiedPack, VerifiedPlugin, VerifyOptions, verify};

@@ -34,16 +34,42 @@ fn store_err(dir: &Path, reason: impl Into<String>) -> PackError {
     }
 }
 
-/// Verifies a pack, then installs it as `packs_dir/<name>/`: written to a temporary directory
-/// inside `packs_dir`, verified again there, then swapped in with one atomic rename (a previous
-/// version is replaced in the same step and then deleted).
+/// What an install may do besides adding or upgrading a pack.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InstallOptions {
+    /// Replace an installed version by an older one (a rollback).
+    pub allow_downgrade: bool,
+}
+
+/// [`install_with`] allowing any version change: for callers that decide on versions
+/// themselves (a fleet rollback). Operator input goes through [`install_with`].
 pub fn install(
     pack_path: &Path,
     packs_dir: &Path,
     trust: &TrustStore,
     opts: &VerifyOptions,
 ) -> Result<InstallOutcome, PackError> {
+    let any = InstallOptions {
+        allow_downgrade: true,
+    };
+    install_with(pack_path, packs_dir, trust, opts, any)
+}
+
+/// Verifies a pack, then installs it as `packs_dir/<name>/`: written to a temporary directory
+/// inside `packs_dir`, verified again there, then swapped in with one atomic rename (a previous
+/// version is replaced in the same step and then deleted). Replacing an installed version by
+/// an older one is refused unless `options` allow a downgrade.
+pub fn install_with(
+    pack_path: &Path,
+    packs_dir: &Path,
+    trust: &TrustStore,
+    opts: &VerifyOptions,
+    options: InstallOptions,
+) -> Result<InstallOutcome, PackError> {
     let pack = verify(pack_path, trust, opts)?;
+    if !options.allow_downgrade {
+        refuse_downgrade(&pack, packs_dir)?;
+    }
     fs::create_dir_all(packs_dir).map_err(|e| PackError::io(packs_dir, e))?;
     let staging = tempfile::Builder::new()
         .prefix(&format!(".incoming-{}-", pack.name()))
@@ -102,6 +128,22 @@ pub fn install(
         dir: target,
         replaced: replaced.flatten(),
     })
+}
+
+fn refuse_downgrade(pack: &VerifiedPack, packs_dir: &Path) -> Result<(), PackError> {
+    let installed = installed_version(&packs_dir.join(pack.name()))
+        .and_then(|v| semver::Version::parse(&v).ok());
+    match installed {
+        Some(installed) if installed > *pack.version() => Err(store_err(
+            packs_dir,
+            format!(
+                "pack {}: installing version {} over the installed {installed} is a downgrade; pass --allow-downgrade to do it",
+                pack.name(),
+                pack.version()
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn installed_version(dir: &Path) -> Option<String> {

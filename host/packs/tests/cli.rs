@@ -124,3 +124,53 @@ fn verify_help_lists_the_trust_flags() {
         assert!(help.contains(flag), "{help}");
     }
 }
+
+#[test]
+fn installing_an_older_version_needs_allow_downgrade() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (keys, src, packs) = (
+        tmp.path().join("keys"),
+        tmp.path().join("down-pack"),
+        tmp.path().join("packs"),
+    );
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("miner.wasm"), wasm_bytes(21)).unwrap();
+    pack(&["keygen", "--out", s(&keys), "--name", "ci"]).unwrap();
+    let version = |v: &str| {
+        pack(&["build", s(&src), "--pack-version", v, "--vendor", "CI"]).unwrap();
+        pack(&["sign", s(&src), "--key", s(&keys.join("ci.key"))]).unwrap();
+    };
+    let install = |extra: &[&str]| {
+        let mut args = vec![
+            "install",
+            s(&src),
+            "--packs-dir",
+            s(&packs),
+            "--trust",
+            s(&keys),
+        ];
+        args.extend_from_slice(extra);
+        pack(&args)
+    };
+    version("2.0.0");
+    install(&[]).unwrap();
+    version("1.0.0");
+    let err = format!("{:#}", install(&[]).unwrap_err());
+    assert!(
+        err.contains("down-pack")
+            && err.contains("1.0.0")
+            && err.contains("2.0.0")
+            && err.contains("--allow-downgrade"),
+        "{err}"
+    );
+    let manifest = fs::read_to_string(packs.join("down-pack/pack.toml")).unwrap();
+    assert!(
+        manifest.contains("version = \"2.0.0\""),
+        "still 2.0.0: {manifest}"
+    );
+    install(&["--allow-downgrade"]).unwrap();
+    let manifest = fs::read_to_string(packs.join("down-pack/pack.toml")).unwrap();
+    assert!(manifest.contains("version = \"1.0.0\""), "{manifest}");
+    // The same version again is not a downgrade.
+    install(&[]).unwrap();
+}

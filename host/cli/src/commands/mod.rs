@@ -14,14 +14,15 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use harrier_catalog::Catalog;
 use harrier_findings::{Format, Merger, SinkSpec, Sinks};
 use harrier_pipeline::pipeline::EmitFn;
 use harrier_pipeline::{DetectorSet, EnricherServices, Pipeline};
 use harrier_plugins::PluginEngine;
 
+use crate::catalog;
 use crate::cli::{Cli, Command};
 use crate::config::Config;
-use crate::loader;
 
 /// Run the chosen subcommand.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
@@ -53,6 +54,8 @@ struct Assembled {
     pipeline: Pipeline,
     sinks: Arc<Sinks>,
     engine: Arc<PluginEngine>,
+    /// The catalog the detectors came from, to keep reconciling (`run`).
+    catalog: Catalog,
     refused: Vec<String>,
 }
 
@@ -60,18 +63,7 @@ struct Assembled {
 fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<Assembled> {
     let engine =
         Arc::new(PluginEngine::new(&config.plugins.engine).context("starting the plugin engine")?);
-    let mut set = DetectorSet::new(config.quarantine.clone());
-    let gathered = loader::gather(config);
-    for message in &gathered.refused {
-        tracing::error!("{message}");
-    }
-    let mut refused = gathered.refused;
-    refused.extend(loader::load_all(
-        &engine,
-        gathered.specs,
-        services.clone(),
-        &mut set,
-    ));
+    let (set, catalog, refused) = load_detectors(config, &engine, services.clone());
 
     let format = Format::from_str(&config.output.format)
         .map_err(|e| anyhow::anyhow!("output format: {e}"))?;
@@ -92,8 +84,25 @@ fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<
         pipeline: Pipeline::new(services, set, merger, emit).with_workers(config.agent.workers),
         sinks,
         engine,
+        catalog,
         refused,
     })
+}
+
+/// One catalog round into a new detector set: every refusal is logged
+/// (naming the culprit) and returned; the rest load.
+fn load_detectors(
+    config: &Config,
+    engine: &Arc<PluginEngine>,
+    services: Arc<EnricherServices>,
+) -> (DetectorSet, Catalog, Vec<String>) {
+    let mut set = DetectorSet::new(config.quarantine.clone());
+    let mut catalog = catalog::build(config);
+    let round = catalog.reconcile(&mut set, &*catalog::compiler(engine.clone(), services));
+    for message in &round.refused {
+        tracing::error!("{message}");
+    }
+    (set, catalog, round.refused)
 }
 
 /// Flush the sinks once the pipeline (which holds the other reference)

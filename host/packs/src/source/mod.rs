@@ -4,6 +4,7 @@
 //! Nothing here interprets the files: [`crate::verify()`] checks them against the manifest.
 
 mod archive;
+mod configmap;
 mod dir;
 
 use std::collections::BTreeMap;
@@ -39,7 +40,8 @@ pub struct PackFiles {
 const DIR_READ_ATTEMPTS: usize = 3;
 
 /// Reads a pack directory or `.tar.gz` archive. The path itself may be a symlink (the operator
-/// named it); nothing inside the pack may be.
+/// named it); nothing inside the pack may be, except the links of a Kubernetes ConfigMap
+/// volume (see [`configmap`]), which are followed into its data directory.
 pub fn read_pack(path: &Path, limits: &Limits) -> Result<PackFiles, PackError> {
     let label = path.display().to_string();
     let meta = fs::metadata(path).map_err(|e| PackError::io(path, e))?;
@@ -78,9 +80,12 @@ fn read_dir_consistently(
             total: 0,
             files: BTreeMap::new(),
         };
-        let walked = reader.walk(path, "", 0);
+        let data = configmap::data_dir(path, &label)?;
+        let walked = reader.walk(data.as_deref().unwrap_or(path), "", 0);
         let after = fs::metadata(path).map_err(|e| PackError::io(path, e))?;
-        if (after.dev(), after.ino()) == (before.dev(), before.ino()) {
+        // A ConfigMap update swaps `..data` instead of the directory.
+        let swapped = data.is_some() && configmap::data_dir(path, &label)? != data;
+        if (after.dev(), after.ino()) == (before.dev(), before.ino()) && !swapped {
             walked?;
             return Ok(PackFiles {
                 files: reader.files,
