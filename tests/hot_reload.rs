@@ -8,14 +8,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use harrier_catalog::directory::DirectorySource;
+use harrier_catalog::{Catalog, Settings, WatchConfig, Watcher};
 use harrier_enrich::{EnrichConfig, Enricher};
 use harrier_findings::{Emission, MergeConfig, Merger};
 use harrier_pipeline::agent::{AgentConfig, Clock};
 use harrier_pipeline::detectors::QuarantinePolicy;
-use harrier_pipeline::reload::LoadFn;
-use harrier_pipeline::{
-    Agent, AgentHandle, Change, DetectorSet, EnricherServices, Pipeline, ReloadConfig, Reloader,
-};
+use harrier_pipeline::{Agent, AgentHandle, Change, DetectorSet, EnricherServices, Pipeline};
 use harrier_plugins::{EngineConfig, Plugin, PluginEngine};
 use harrier_tests::{GeneratedSource, embedded_spec, exec_event, hostile_wasm, with_nonce};
 
@@ -143,7 +142,7 @@ fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 }
 
 /// Wait for the next refusal and check its message.
-fn next_refusal(reloader: &Reloader, seen: &mut u64, text: &str) {
+fn next_refusal(reloader: &Watcher, seen: &mut u64, text: &str) {
     eventually(text, || reloader.stats().refusals > *seen);
     *seen = reloader.stats().refusals;
     let message = reloader.stats().last_refusal.unwrap();
@@ -158,6 +157,7 @@ fn serving(handle: &AgentHandle) -> Vec<(String, String)> {
         .status()
         .detectors
         .into_iter()
+        .filter(|d| d.state != "standing-by")
         .map(|d| (d.name, d.sha256))
         .collect()
 }
@@ -165,6 +165,33 @@ fn serving(handle: &AgentHandle) -> Vec<(String, String)> {
 fn sha(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Watch `dir` with the catalog, loading through `engine`; `configs` gives
+/// the configuration of files by stem (`{"on_events":"quiet"}` otherwise).
+fn watch(
+    dir: &Path,
+    engine: Arc<PluginEngine>,
+    services: Arc<EnricherServices>,
+    handle: &AgentHandle,
+    configs: &[(&str, &str)],
+) -> Watcher {
+    let mut settings = Settings::default();
+    for (stem, config) in configs {
+        let table: serde_json::Value = serde_json::from_str(config).unwrap();
+        settings
+            .config
+            .insert(stem.to_string(), table.as_object().unwrap().clone());
+    }
+    let debounce = WatchConfig::default().debounce;
+    let mut catalog = Catalog::new(settings);
+    catalog.add(DirectorySource::new(dir, debounce));
+    let compile = Box::new(move |spec: harrier_plugins::PluginSpec| {
+        engine
+            .load(spec, services.clone())
+            .map_err(|e| e.reason.to_string())
+    });
+    Watcher::start(catalog, compile, handle.clone(), WatchConfig::default()).unwrap()
 }
 
 #[test]
@@ -182,24 +209,17 @@ fn plugin_directory_changes_end_with_the_right_set_serving() {
     let agent_thread = std::thread::spawn(move || agent.run().map(|_| ()));
 
     // The file name picks the test detector's behaviour.
-    let load_engine = engine.clone();
-    let load: LoadFn = Box::new(move |path| {
-        let config = match path.file_stem().and_then(|s| s.to_str()) {
-            Some("bad-init") => r#"{"init":"fail","on_events":"quiet"}"#,
-            Some("bad-test") => r#"{"self_test":"fail","on_events":"quiet"}"#,
-            _ => r#"{"on_events":"quiet"}"#,
-        };
-        let wasm = std::fs::read(path).map_err(|e| e.to_string())?;
-        load(&load_engine, &services, wasm, config)
-    });
-    let reloader = Reloader::start(
-        vec![dir.path().to_path_buf()],
-        Vec::new(),
-        load,
-        handle.clone(),
-        ReloadConfig::default(),
-    )
-    .unwrap();
+    let reloader = watch(
+        dir.path(),
+        engine,
+        services,
+        &handle,
+        &[
+            ("det", r#"{"on_events":"quiet"}"#),
+            ("bad-init", r#"{"init":"fail","on_events":"quiet"}"#),
+            ("bad-test", r#"{"self_test":"fail","on_events":"quiet"}"#),
+        ],
+    );
     let det = dir.path().join("det.wasm");
     let wasm = hostile_wasm();
     let (v1, v2, v3) = (
@@ -350,4 +370,160 @@ fn misbehaving_detector_is_quarantined_and_comes_back_with_backoff() {
             .contains("trapped")
     );
     assert!(collected.lock().unwrap().is_empty());
+}
+
+/// An agent streaming generated events, with a plugin-directory watcher on
+/// `dir` whose detectors keep quiet.
+struct Watched {
+    handle: AgentHandle,
+    reloader: Option<Watcher>,
+    agent: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+    _cache: tempfile::TempDir,
+}
+
+impl Watched {
+    fn start(dir: &Path) -> Watched {
+        let cache = tempfile::tempdir().unwrap();
+        let engine = engine(cache.path());
+        let services = services();
+        let (pipeline, _collected) = pipeline(
+            services.clone(),
+            DetectorSet::new(QuarantinePolicy::default()),
+        );
+        let source = GeneratedSource::new(u64::MAX, 16, Duration::from_millis(5));
+        let (agent, handle) = Agent::new(pipeline, Box::new(source), replay_config());
+        let agent = std::thread::spawn(move || agent.run().map(|_| ()));
+        let quiet = r#"{"on_events":"quiet"}"#;
+        let reloader = watch(
+            dir,
+            engine,
+            services,
+            &handle,
+            &[("a", quiet), ("b", quiet)],
+        );
+        Watched {
+            handle,
+            reloader: Some(reloader),
+            agent: Some(agent),
+            _cache: cache,
+        }
+    }
+
+    /// Wait until the watcher has nothing left to do: a few debounce
+    /// intervals with no change to what serves.
+    fn settled(&self) -> Vec<(String, String)> {
+        let mut last = serving(&self.handle);
+        let mut quiet = Instant::now();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while quiet.elapsed() < Duration::from_millis(600) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            let now = serving(&self.handle);
+            if now != last {
+                last = now;
+                quiet = Instant::now();
+            }
+        }
+        last
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        drop(self.reloader.take());
+        self.handle.stop();
+        if let Some(agent) = self.agent.take() {
+            let _ = agent.join();
+        }
+    }
+}
+
+#[test]
+fn two_new_files_naming_one_detector_each_keep_it_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let watched = Watched::start(dir.path());
+    let wasm = hostile_wasm();
+    let (a, b) = (dir.path().join("a.wasm"), dir.path().join("b.wasm"));
+    let (va, vb) = (with_nonce(&wasm, 11), with_nonce(&wasm, 12));
+    // Both land within one debounce interval: they settle in one round.
+    std::fs::write(&a, &va).unwrap();
+    std::fs::write(&b, &vb).unwrap();
+    eventually("the detector serving", || {
+        !serving(&watched.handle).is_empty()
+    });
+    let first = watched.settled();
+    assert_eq!(first.len(), 1, "one detector name, one serving: {first:?}");
+
+    // Deleting either file leaves the detector the other provides.
+    std::fs::remove_file(&a).unwrap();
+    assert_eq!(
+        watched.settled(),
+        vec![("hostile".into(), sha(&vb))],
+        "b.wasm still provides the detector after a.wasm is deleted"
+    );
+    std::fs::write(&a, &va).unwrap();
+    watched.settled();
+    std::fs::remove_file(&b).unwrap();
+    assert_eq!(
+        watched.settled(),
+        vec![("hostile".into(), sha(&va))],
+        "a.wasm still provides the detector after b.wasm is deleted"
+    );
+}
+
+#[test]
+fn deleting_the_serving_file_lets_the_other_file_take_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let watched = Watched::start(dir.path());
+    let wasm = hostile_wasm();
+    let (a, b) = (dir.path().join("a.wasm"), dir.path().join("b.wasm"));
+    let (va, vb) = (with_nonce(&wasm, 21), with_nonce(&wasm, 22));
+    std::fs::write(&a, &va).unwrap();
+    eventually("a.wasm serving", || {
+        serving(&watched.handle) == vec![("hostile".into(), sha(&va))]
+    });
+    // A second valid file naming the same detector: a.wasm keeps serving,
+    // b.wasm is loaded and reported as standing by for it.
+    std::fs::write(&b, &vb).unwrap();
+    eventually("b.wasm standing by", || {
+        watched.handle.status().detectors.iter().any(|d| {
+            d.state == "standing-by"
+                && d.origin.ends_with("b.wasm")
+                && d.standing_by_for
+                    .as_deref()
+                    .is_some_and(|s| s.ends_with("a.wasm"))
+        })
+    });
+    assert_eq!(watched.settled(), vec![("hostile".into(), sha(&va))]);
+
+    std::fs::remove_file(&a).unwrap();
+    eventually("b.wasm takes over", || {
+        serving(&watched.handle) == vec![("hostile".into(), sha(&vb))]
+    });
+}
+
+#[test]
+fn a_relative_plugin_directory_reloads_like_an_absolute_one() {
+    let dir = tempfile::tempdir().unwrap();
+    // The same directory, named relative to the current directory.
+    let cwd = std::env::current_dir().unwrap();
+    let mut relative = std::path::PathBuf::new();
+    for _ in cwd.components().skip(1) {
+        relative.push("..");
+    }
+    relative.push(dir.path().strip_prefix("/").unwrap());
+    assert!(relative.is_relative() && relative.is_dir());
+    let watched = Watched::start(&relative);
+    let wasm = hostile_wasm();
+    let (v1, v2) = (with_nonce(&wasm, 31), with_nonce(&wasm, 32));
+    let a = dir.path().join("a.wasm");
+    std::fs::write(&a, &v1).unwrap();
+    eventually("v1 serving", || {
+        serving(&watched.handle) == vec![("hostile".into(), sha(&v1))]
+    });
+    std::fs::write(&a, &v2).unwrap();
+    eventually("v2 replacing v1", || {
+        serving(&watched.handle) == vec![("hostile".into(), sha(&v2))]
+    });
+    let stats = watched.handle.status().reload;
+    assert_eq!(stats.refusals, 0, "{:?}", stats.last_refusal);
 }

@@ -187,12 +187,27 @@ impl Config {
         Self::parse(&text).with_context(|| format!("config {}", path.display()))
     }
 
-    /// Parse configuration text and check its values.
+    /// Parse configuration text and check its values; deprecated spellings
+    /// are accepted with a warning.
     pub fn parse(text: &str) -> anyhow::Result<Config> {
-        let config: Config = toml::from_str(text)?;
+        let (config, deprecated) = Self::parse_noting_deprecated(text)?;
+        for message in &deprecated {
+            tracing::warn!("{message}");
+        }
         config.validate().map_err(anyhow::Error::msg)?;
         Ok(config)
     }
+
+    /// Parse configuration text, and say which deprecated spellings it uses.
+    fn parse_noting_deprecated(text: &str) -> anyhow::Result<(Config, Vec<String>)> {
+        let table: toml::Table = toml::from_str(text)?;
+        let deprecated = table
+            .get("packs")
+            .and_then(toml::Value::as_table)
+            .map(harrier_packs::config::deprecated_keys)
+            .unwrap_or_default();
+        Ok((toml::from_str(text)?, deprecated))
+
 
     /// Check every value is in its range: a configuration the agent would
     /// accept and then be useless (or unresponsive) under is refused.
@@ -368,6 +383,21 @@ mod tests {
                 "[plugins.permissions] my-det"
             ]
         );
+    }
+
+    #[test]
+    fn old_packs_spelling_is_accepted_with_a_deprecation() {
+        let (config, deprecated) =
+            Config::parse_noting_deprecated("[packs]\nallow-unsigned = true\n").unwrap();
+        assert!(config.packs.allow_unsigned);
+        assert_eq!(deprecated.len(), 1);
+        assert!(
+            deprecated[0].contains("allow-unsigned") && deprecated[0].contains("allow_unsigned"),
+            "{deprecated:?}"
+        );
+        let (config, deprecated) =
+            Config::parse_noting_deprecated("[packs]\nallow_unsigned = true\n").unwrap();
+        assert!(config.packs.allow_unsigned && deprecated.is_empty());
     }
 
     #[test]

@@ -1,12 +1,11 @@
 //! `harrier`: the command line. Flags and glue only; the work lives in the
 //! library crates under host/.
 
+mod catalog;
 mod cli;
 mod commands;
 mod config;
 mod live;
-mod loader;
-mod pack_watch;
 
 use clap::Parser;
 

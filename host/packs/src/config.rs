@@ -5,7 +5,7 @@
 //! dir = "/var/lib/harrier/packs"
 //! trust = "/etc/harrier/trust"
 //! allow_unsigned = false
-//! allowed_permissions = ["host:recent-write"]
+//! allowed_permissions = ["intel"]
 //! # max_entry_bytes = 134217728
 //! # max_total_bytes = 536870912
 //!

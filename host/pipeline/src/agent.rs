@@ -6,24 +6,12 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use harrier_plugins::Plugin;
 use harrier_plugins::host::wall_clock_ns;
 use serde::{Deserialize, Serialize};
 
-use crate::detectors::DetectorStatus;
+use crate::detectors::{Change, DetectorStatus, Ledger, Running};
 use crate::pipeline::{Pipeline, PipelineStats};
 use crate::source::{EventSource, Polled};
-
-/// A change to the detector set, applied between two batches.
-pub enum Change {
-    /// Add this detector, or swap it in for the one with the same name.
-    Upsert(Box<Plugin>),
-    /// Unload the detector with this name.
-    Remove(String),
-    /// Several changes applied together, between the same two batches
-    /// (e.g. every plugin of a new rule pack version).
-    Batch(Vec<Change>),
-}
 
 /// Which clock drives ticks and merge windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +65,10 @@ pub struct ReloadStats {
     /// Milliseconds from the file settling to the new version being queued,
     /// for the last reload.
     pub last_load_ms: Option<u64>,
+    /// Reconcile rounds run by the catalog's watcher (each after a change
+    /// settled, or a rescan); an idle agent runs none.
+    #[serde(default)]
+    pub rounds: u64,
 }
 
 /// A snapshot of the running agent, published after every tick.
@@ -98,13 +90,20 @@ pub struct AgentStatus {
     pub reload: ReloadStats,
 }
 
+/// A change on its way to the loop, and who waits for it to be applied.
+struct Queued {
+    change: Change,
+    applied: Option<Sender<()>>,
+}
+
 /// Controls a running [`Agent`] from other threads.
 #[derive(Clone)]
 pub struct AgentHandle {
     stop: Arc<AtomicBool>,
-    changes: Sender<Change>,
+    changes: Sender<Queued>,
     status: Arc<Mutex<AgentStatus>>,
     reload: Arc<Mutex<ReloadStats>>,
+    ledger: Ledger,
 }
 
 impl AgentHandle {
@@ -117,7 +116,27 @@ impl AgentHandle {
     pub fn change(&self, change: Change) {
         // The loop owns the receiver until it returns; after that a change
         // has nowhere to go and is dropped with the agent.
-        let _ = self.changes.send(change);
+        let _ = self.changes.send(Queued {
+            change,
+            applied: None,
+        });
+    }
+
+    /// Queue a change and wait until the loop has applied it (so that
+    /// [`AgentHandle::running`] shows it), at most `timeout`. False if it
+    /// was not applied in time or the loop has ended.
+    pub fn apply(&self, change: Change, timeout: Duration) -> bool {
+        let (tx, rx) = channel();
+        let queued = Queued {
+            change,
+            applied: Some(tx),
+        };
+        self.changes.send(queued).is_ok() && rx.recv_timeout(timeout).is_ok()
+    }
+
+    /// What the detector set holds now, as the set records it.
+    pub fn running(&self) -> Running {
+        self.ledger.running()
     }
 
     /// The latest published status.
@@ -150,6 +169,11 @@ impl AgentHandle {
         stats.last_refusal = Some(message);
     }
 
+    /// The catalog ran a reconcile round.
+    pub fn record_round(&self) {
+        self.reload_stats().rounds += 1;
+    }
+
     /// A detector was unloaded because its file or pack went away.
     pub fn record_unload(&self) {
         self.reload_stats().unloads += 1;
@@ -161,7 +185,7 @@ pub struct Agent {
     pipeline: Pipeline,
     source: Box<dyn EventSource>,
     config: AgentConfig,
-    changes: Receiver<Change>,
+    changes: Receiver<Queued>,
     stop: Arc<AtomicBool>,
     status: Arc<Mutex<AgentStatus>>,
 }
@@ -179,6 +203,7 @@ impl Agent {
             changes: tx,
             status: Arc::default(),
             reload: Arc::default(),
+            ledger: pipeline.detectors().ledger(),
         };
         let agent = Agent {
             pipeline,
@@ -253,41 +278,20 @@ impl Agent {
 
     fn apply_changes(&mut self) -> anyhow::Result<()> {
         let mut changed = false;
-        while let Ok(change) = self.changes.try_recv() {
-            changed |= self.apply(change);
+        let mut waiting = Vec::new();
+        while let Ok(queued) = self.changes.try_recv() {
+            changed |= self.pipeline.detectors_mut().apply(queued.change);
+            waiting.extend(queued.applied);
         }
         if changed {
             self.source
                 .set_interest(&self.pipeline.detectors().interest())?;
             self.publish();
         }
-        Ok(())
-    }
-
-    /// Apply one change; whether the detector set changed.
-    fn apply(&mut self, change: Change) -> bool {
-        match change {
-            Change::Upsert(plugin) => {
-                let name = plugin.name_version();
-                match self.pipeline.detectors_mut().upsert(*plugin) {
-                    Some(old) => {
-                        tracing::info!(detector = %name, replaced = %old.name_version(), "detector swapped in")
-                    }
-                    None => tracing::info!(detector = %name, "detector added"),
-                }
-                true
-            }
-            Change::Remove(name) => {
-                let removed = self.pipeline.detectors_mut().remove(&name).is_some();
-                if removed {
-                    tracing::info!(detector = %name, "detector unloaded");
-                }
-                removed
-            }
-            Change::Batch(changes) => changes
-                .into_iter()
-                .fold(false, |any, c| self.apply(c) | any),
+        for applied in waiting {
+            let _ = applied.send(());
         }
+        Ok(())
     }
 
     fn publish(&self) {

@@ -15,14 +15,15 @@ pub mod agent;
 pub mod context;
 pub mod detectors;
 pub mod pipeline;
-pub mod reload;
 pub mod services;
 mod snapshots;
 pub mod source;
 
-pub use agent::{Agent, AgentConfig, AgentHandle, AgentStatus, Change, Clock, ReloadStats};
-pub use detectors::{DetectorSet, DetectorState, DetectorStatus, QuarantinePolicy};
+pub use agent::{Agent, AgentConfig, AgentHandle, AgentStatus, Clock, ReloadStats};
+pub use detectors::{
+    Change, DetectorKey, DetectorSet, DetectorState, DetectorStatus, Ledger, QuarantinePolicy,
+    Role, Running, RunningDetector,
+};
 pub use pipeline::{Pipeline, PipelineStats};
-pub use reload::{ReloadConfig, Reloader};
 pub use services::EnricherServices;
 pub use source::{EventSource, Polled, ReplaySource, SourceStats};

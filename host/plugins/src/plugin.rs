@@ -35,6 +35,10 @@ pub enum PluginSource {
     Pack {
         /// The pack's name.
         pack: String,
+        /// The plugin's name in the pack's manifest (the detector name the
+        /// component must declare).
+        #[serde(default)]
+        plugin: String,
         /// The pack's version.
         version: String,
         /// Who signed it (`signed by key <id>`), or `UNSIGNED`.

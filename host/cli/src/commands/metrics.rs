@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use harrier_findings::SinkStats;
-use harrier_pipeline::{AgentStatus, DetectorStatus};
+use harrier_pipeline::{AgentStatus, DetectorStatus, Role};
 
 /// Appends one metric family: its header, then one sample per item.
 fn family<T>(
@@ -143,6 +143,14 @@ pub fn render(status: &AgentStatus, sinks: &[SinkStats]) -> String {
         ),
         reload.unloads,
     );
+    scalar(
+        o,
+        (
+            "harrier_catalog_rounds_total",
+            "Reconcile rounds of the detector catalog (after a change or a rescan).",
+        ),
+        reload.rounds,
+    );
     let suppressed: Vec<(&String, &u64)> = pipeline.merge.suppressed.iter().collect();
     family(
         o,
@@ -155,7 +163,24 @@ pub fn render(status: &AgentStatus, sinks: &[SinkStats]) -> String {
         |(_, n)| **n,
     );
 
-    let detectors = &status.detectors;
+    // Standbys share their name with the detector serving it: their own family.
+    let standing_by = Role::StandingBy.as_str();
+    let (standbys, detectors): (Vec<DetectorStatus>, Vec<DetectorStatus>) = status
+        .detectors
+        .iter()
+        .cloned()
+        .partition(|d| d.state == standing_by);
+    family(
+        o,
+        (
+            "harrier_plugin_standing_by",
+            "Detectors loaded but standing by for another provider of their name (1 each).",
+        ),
+        &standbys,
+        |d| format!("plugin=\"{}\",origin=\"{}\"", d.name, d.origin),
+        |_| 1,
+    );
+    let detectors = &detectors;
     let plugin = |d: &DetectorStatus| format!("plugin=\"{}\",version=\"{}\"", d.name, d.version);
     let per_plugin: [(&str, &str, PluginCounter); 11] = [
         (

@@ -15,14 +15,15 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use harrier_catalog::Catalog;
 use harrier_findings::{Format, Merger, SinkSpec, Sinks};
 use harrier_pipeline::pipeline::EmitFn;
-use harrier_pipeline::{DetectorSet, EnricherServices, Pipeline};
+use harrier_pipeline::{DetectorKey, DetectorSet, EnricherServices, Pipeline};
 use harrier_plugins::PluginEngine;
 
+use crate::catalog;
 use crate::cli::{Cli, Command};
 use crate::config::Config;
-use crate::loader;
 
 /// Run the chosen subcommand.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
@@ -54,6 +55,8 @@ struct Assembled {
     pipeline: Pipeline,
     sinks: Arc<Sinks>,
     engine: Arc<PluginEngine>,
+    /// The catalog the detectors came from, to keep reconciling (`run`).
+    catalog: Catalog,
     refused: Vec<String>,
 }
 
@@ -61,18 +64,7 @@ struct Assembled {
 fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<Assembled> {
     let engine =
         Arc::new(PluginEngine::new(&config.plugins.engine).context("starting the plugin engine")?);
-    let mut set = DetectorSet::new(config.quarantine.clone());
-    let gathered = loader::gather(config);
-    for message in &gathered.refused {
-        tracing::error!("{message}");
-    }
-    let mut refused = gathered.refused;
-    refused.extend(loader::load_all(
-        &engine,
-        gathered.specs,
-        services.clone(),
-        &mut set,
-    ));
+    let (set, catalog, refused) = load_detectors(config, &engine, services.clone());
     check_detectors(config, &set, &refused)?;
 
     let format = Format::from_str(&config.output.format)
@@ -94,6 +86,7 @@ fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<
         pipeline: Pipeline::new(services, set, merger, emit).with_workers(config.agent.workers),
         sinks,
         engine,
+        catalog,
         refused,
     })
 }
@@ -105,8 +98,7 @@ fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<
 fn check_detectors(config: &Config, set: &DetectorSet, refused: &[String]) -> anyhow::Result<()> {
     let status = set.status();
     if status.is_empty() && !config.agent.allow_no_detectors {
-        let watched = !config.plugins.dirs.is_empty() || config.packs_enabled();
-        if !refused.is_empty() || !watched {
+        if !refused.is_empty() || !catalog::watchable(config) {
             anyhow::bail!(
                 "no detector serving: {} refused and none loaded, so nothing would be detected; fix the errors above or set [agent] allow_no_detectors = true to start anyway",
                 refused.len()
@@ -120,7 +112,9 @@ fn check_detectors(config: &Config, set: &DetectorSet, refused: &[String]) -> an
         .iter()
         .flat_map(|d| {
             let file = match &d.source {
-                harrier_plugins::PluginSource::Directory { path } => Some(loader::file_key(path)),
+                harrier_plugins::PluginSource::Directory { path } => {
+                    Some(DetectorKey::File { path: path.clone() }.config_name())
+                }
                 _ => None,
             };
             std::iter::once(d.name.clone()).chain(file)
@@ -133,6 +127,22 @@ fn check_detectors(config: &Config, set: &DetectorSet, refused: &[String]) -> an
         );
     }
     Ok(())
+}
+
+/// One catalog round into a new detector set: every refusal is logged
+/// (naming the culprit) and returned; the rest load.
+fn load_detectors(
+    config: &Config,
+    engine: &Arc<PluginEngine>,
+    services: Arc<EnricherServices>,
+) -> (DetectorSet, Catalog, Vec<String>) {
+    let mut set = DetectorSet::new(config.quarantine.clone());
+    let mut catalog = catalog::build(config);
+    let round = catalog.reconcile(&mut set, &*catalog::compiler(engine.clone(), services));
+    for message in &round.refused {
+        tracing::error!("{message}");
+    }
+    (set, catalog, round.refused)
 }
 
 /// Flush the sinks once the pipeline (which holds the other reference)

@@ -7,10 +7,9 @@ use harrier_enrich::Enricher;
 use harrier_pipeline::{DetectorSet, DetectorStatus, EnricherServices};
 use harrier_plugins::PluginEngine;
 
-use super::admin;
+use super::{admin, load_detectors};
 use crate::cli::PluginsArgs;
 use crate::config::Config;
-use crate::loader;
 
 /// Print the detector table (or JSON).
 pub fn plugins(args: PluginsArgs) -> anyhow::Result<()> {
@@ -77,19 +76,11 @@ fn subscriptions_label(d: &DetectorStatus) -> String {
 }
 
 fn load_locally(config: &Config) -> anyhow::Result<(DetectorSet, Vec<String>)> {
-    let engine = PluginEngine::new(&config.plugins.engine)?;
+    let engine = Arc::new(PluginEngine::new(&config.plugins.engine)?);
     let mut enrich = config.enrich.clone();
     enrich.read_proc = false;
     let services = Arc::new(EnricherServices::replay(Arc::new(Enricher::new(enrich))));
-    let gathered = loader::gather(config);
-    let mut refused = gathered.refused;
-    let mut set = DetectorSet::new(config.quarantine.clone());
-    refused.extend(loader::load_all(
-        &engine,
-        gathered.specs,
-        services,
-        &mut set,
-    ));
+    let (set, _, refused) = load_detectors(config, &engine, services);
     Ok((set, refused))
 }
 

@@ -4,19 +4,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
+use harrier_catalog::{WatchConfig, Watcher};
 use harrier_enrich::Enricher;
-use std::path::PathBuf;
-
-use harrier_pipeline::reload::LoadFn;
-use harrier_pipeline::{Agent, AgentHandle, EnricherServices, ReloadConfig, Reloader};
-use harrier_plugins::{PluginEngine, PluginSource};
+use harrier_pipeline::{Agent, EnricherServices};
 use harrier_sensor::{LiveSensor, SensorConfig};
 
 use super::{admin, assemble, require_root, shutdown_sinks, signals};
+use crate::catalog;
 use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::live::{LiveSource, apply_interest};
-use crate::loader;
 
 /// Attach the sensor, load detectors, print findings until stopped.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -48,32 +45,30 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let attached = sensor.features().attached.len();
 
     let detectors = assembled.pipeline.detectors().len();
-    let known = directory_plugins(&assembled.pipeline);
+    let standing_by = assembled.pipeline.detectors().standing_by();
     let (agent, handle) = Agent::new(
         assembled.pipeline,
         Box::new(LiveSource(sensor)),
         config.agent.agent_config(),
     );
-    let config = Arc::new(config);
-    let reloader = watch_plugin_dirs(&config, known, &assembled.engine, &services, &handle)?;
-    let rescan = reloader.as_ref().map(|r| r.rescan_handle());
-    let pack_watcher = if config.packs_enabled() {
-        Some(crate::pack_watch::start(
-            config.clone(),
-            assembled.engine.clone(),
-            services.clone(),
+    let watcher = if catalog::watchable(&config) {
+        Some(Watcher::start(
+            assembled.catalog,
+            catalog::compiler(assembled.engine.clone(), services.clone()),
             handle.clone(),
+            WatchConfig::default(),
         )?)
     } else {
         None
     };
+    let rescan = watcher.as_ref().map(Watcher::rescan_handle);
     let stop = handle.clone();
     signals::spawn(
         move || stop.stop(),
         move || {
-            tracing::info!("SIGHUP: rescanning plugin directories");
+            tracing::info!("SIGHUP: rescanning plugin directories and packs");
             if let Some(rescan) = &rescan {
-                let _ = rescan.send(());
+                rescan.rescan();
             }
         },
     )?;
@@ -93,6 +88,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     unsafe { libc::malloc_trim(0) };
     tracing::info!(
         detectors,
+        standing_by,
         refused = assembled.refused.len(),
         programs = attached,
         processes = seeded,
@@ -107,8 +103,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 
     let stats = pipeline.stats();
     drop(pipeline);
-    drop(reloader);
-    drop(pack_watcher);
+    drop(watcher);
     drop(admin);
     shutdown_sinks(assembled.sinks);
     drop(assembled.engine);
@@ -119,45 +114,4 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         "stopped"
     );
     Ok(())
-}
-
-/// Files of plugin directories loaded at start-up: (path, name, sha256).
-fn directory_plugins(pipeline: &harrier_pipeline::Pipeline) -> Vec<(PathBuf, String, String)> {
-    pipeline
-        .detectors()
-        .status()
-        .into_iter()
-        .filter_map(|d| match d.source {
-            PluginSource::Directory { path } => Some((path, d.name, d.sha256)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Start hot reload on the configured plugin directories (none: no watcher).
-fn watch_plugin_dirs(
-    config: &Arc<Config>,
-    known: Vec<(PathBuf, String, String)>,
-    engine: &Arc<PluginEngine>,
-    services: &Arc<EnricherServices>,
-    handle: &AgentHandle,
-) -> anyhow::Result<Option<Reloader>> {
-    if config.plugins.dirs.is_empty() {
-        return Ok(None);
-    }
-    let (config_for_load, engine, services) = (config.clone(), engine.clone(), services.clone());
-    let load: LoadFn = Box::new(move |path| {
-        let spec = loader::dir_spec(&config_for_load, path).map_err(|e| format!("{e:#}"))?;
-        engine
-            .load(spec, services.clone())
-            .map_err(|e| e.reason.to_string())
-    });
-    let reloader = Reloader::start(
-        config.plugins.dirs.clone(),
-        known,
-        load,
-        handle.clone(),
-        ReloadConfig::default(),
-    )?;
-    Ok(Some(reloader))
 }

@@ -11,9 +11,9 @@ use harrier_pipeline::{DetectorSet, EnricherServices, Pipeline};
 use harrier_plugins::{EngineConfig, Plugin, PluginEngine, PluginLimits, PluginSource, PluginSpec};
 use serde_json::json;
 
+use super::super::load_detectors;
 use super::{rss_bytes, stream};
 use crate::config::Config;
-use crate::loader;
 
 /// Options of `harrier bench pipeline`.
 #[derive(Debug, Args)]
@@ -69,15 +69,13 @@ fn throughput(
 
 /// Run the benchmark and print its figures.
 pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
-    let engine = PluginEngine::new(&EngineConfig::default())?;
+    let engine = Arc::new(PluginEngine::new(&EngineConfig::default())?);
     let mut config = Config::default();
     config.enrich.read_proc = false;
 
     let services = services();
     let load_pack = || -> anyhow::Result<DetectorSet> {
-        let mut set = DetectorSet::default();
-        let specs = loader::gather(&config).specs;
-        let refused = loader::load_all(&engine, specs, services.clone(), &mut set);
+        let (set, _, refused) = load_detectors(&config, &engine, services.clone());
         anyhow::ensure!(
             refused.is_empty(),
             "default pack failed to load: {refused:?}"
