@@ -278,6 +278,9 @@ struct Service {
     exe: String,
     /// What it did: `accepted 127.0.0.1:5555` or `listens on 0.0.0.0:8080`.
     activity: String,
+    /// Whether `activity` is an accepted connection.
+    #[serde(default)]
+    accepted: bool,
 }
 
 /// State carried across hot reloads.
@@ -392,7 +395,10 @@ impl Execution {
     /// Remembers a process that listens on or accepted from an IP socket.
     fn on_serving(&mut self, event: &Event, n: &harrier_sdk::NetEvent, accepted: bool) {
         let p = &event.process;
-        if n.result < 0 || self.state.services.contains_key(&p.pid) {
+        // A listener is remembered once; its first accepted connection
+        // replaces that, being the stronger evidence.
+        let known = self.state.services.get(&p.pid);
+        if n.result < 0 || known.is_some_and(|s| !accepted || s.accepted) {
             return;
         }
         let activity = match (ip_address(&n.address), accepted) {
@@ -414,6 +420,7 @@ impl Execution {
                 start_time_ns,
                 exe: p.exe.clone(),
                 activity,
+                accepted,
             },
         );
     }
@@ -997,6 +1004,7 @@ mod tests {
 
     #[test]
     fn a_shell_from_a_process_that_accepted_a_connection_is_suspicious() {
+        let listen = r#"{"NetListen":{"fd":3,"address":{"Ipv4":["127.0.0.1",8000]},"result":0}}"#;
         let accept = r#"{"NetAccept":{"fd":4,"address":{"Ipv4":["127.0.0.1",40000]},"result":5}}"#;
         let shell = |t: u64, pid: u32, ppid: u32| {
             line(
@@ -1024,6 +1032,7 @@ mod tests {
             "{}",
             &[
                 service(1, 700, "/usr/bin/python3"),
+                line(2, 700, 1, "/usr/bin/python3", None, "net-listen", listen),
                 line(2, 700, 1, "/usr/bin/python3", None, "net-accept", accept),
                 shell(3, 701, 700),
             ],
