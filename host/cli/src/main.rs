@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod config;
+mod intel;
 mod live;
 mod loader;
 mod pack_watch;

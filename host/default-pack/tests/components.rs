@@ -94,6 +94,13 @@ impl harrier_events::host::Host for EmptyHost {
     fn recent_write(&mut self, _path: String) -> Option<FileWriteInfo> {
         None
     }
+    fn intel_match(
+        &mut self,
+        _kind: harrier_events::IndicatorKind,
+        _value: String,
+    ) -> Option<harrier_events::IntelHit> {
+        None
+    }
 }
 
 impl harrier_events::types::Host for EmptyHost {}

@@ -13,10 +13,10 @@ pub mod open_interest;
 pub use bindings::harrier::detector::types::{
     BpfEvent, CredentialEvent, DnsEvent, Event, EventDetail, EventKind, Evidence, ExecEvent,
     ExitEvent, FdRedirectEvent, FileChmodEvent, FileChownEvent, FileLinkEvent, FileOpenEvent,
-    FilePathEvent, FilePathPairEvent, FileWriteEvent, FileWriteInfo, Finding, ForkEvent, LogLevel,
-    MemfdEvent, Metadata, MmapExecEvent, ModuleEvent, MountEvent, NamespaceEvent, NetEvent,
-    Process, ProcessInfo, ProcessVmWriteEvent, PtraceEvent, SocketAddress, SocketEvent,
-    UserfaultfdEvent,
+    FilePathEvent, FilePathPairEvent, FileWriteEvent, FileWriteInfo, Finding, ForkEvent,
+    IndicatorKind, IntelHit, LogLevel, MemfdEvent, Metadata, MmapExecEvent, ModuleEvent,
+    MountEvent, NamespaceEvent, NetEvent, Process, ProcessInfo, ProcessVmWriteEvent, PtraceEvent,
+    SocketAddress, SocketEvent, UserfaultfdEvent,
 };
 pub use bindings::harrier::detector::{host, types};
 pub use bindings::{Detector, DetectorPre};

@@ -54,18 +54,22 @@ struct Assembled {
     sinks: Arc<Sinks>,
     engine: Arc<PluginEngine>,
     refused: Vec<String>,
+    intel: crate::intel::LoadedIntel,
 }
 
-/// Build the engine, load every detector, start the sinks and the merger.
+/// Load threat intelligence, build the engine, load every detector, start
+/// the sinks and the merger.
 fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<Assembled> {
     let engine =
         Arc::new(PluginEngine::new(&config.plugins.engine).context("starting the plugin engine")?);
+    let mut intel = crate::intel::load(&config.intel, services.intel())?;
     let mut set = DetectorSet::new(config.quarantine.clone());
     let gathered = loader::gather(config);
     for message in &gathered.refused {
         tracing::error!("{message}");
     }
     let mut refused = gathered.refused;
+    refused.append(&mut intel.refused);
     refused.extend(loader::load_all(
         &engine,
         gathered.specs,
@@ -93,6 +97,7 @@ fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<
         sinks,
         engine,
         refused,
+        intel,
     })
 }
 

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use harrier_enrich::Enricher;
+use harrier_intel::{IntelStore, ResolvedNames};
 use std::path::PathBuf;
 
 use harrier_pipeline::reload::LoadFn;
@@ -31,7 +32,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 
     let enricher = Arc::new(Enricher::new(config.enrich.clone()));
     let seeded = enricher.seed_from_proc().context("reading /proc")?;
-    let services = Arc::new(EnricherServices::live(enricher));
+    let services = Arc::new(EnricherServices::live(enricher).with_intel(
+        Arc::new(IntelStore::new()),
+        Arc::new(ResolvedNames::with_capacity(config.intel.resolved_capacity)),
+    ));
     let assembled = assemble(&config, services.clone())?;
 
     let mut sensor = LiveSensor::start(&SensorConfig {
@@ -44,6 +48,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     apply_interest(&mut sensor, &assembled.pipeline.detectors().interest())?;
     let attached = sensor.features().attached.len();
 
+    let intel_watcher = assembled.intel.watch(services.intel().clone())?;
     let detectors = assembled.pipeline.detectors().len();
     let known = directory_plugins(&assembled.pipeline);
     let (agent, handle) = Agent::new(
@@ -106,6 +111,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     drop(pipeline);
     drop(reloader);
     drop(pack_watcher);
+    drop(intel_watcher);
     drop(admin);
     shutdown_sinks(assembled.sinks);
     drop(assembled.engine);
