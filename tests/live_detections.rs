@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use harrier_tests::{harrier_bin, lines, privileged};
 use serde_json::Value;
 
+/// Threat-intelligence types, against a stub resolver of the test's own.
+mod live_intel;
+
 /// The agent under test: `harrier run` with the embedded default pack (and
 /// any extra plugin directory), stopped when dropped even if an assertion
 /// failed first.

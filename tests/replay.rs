@@ -13,18 +13,22 @@ use std::process::Command;
 use harrier_tests::{harrier_bin, repo_root};
 use serde_json::{Value, json};
 
-/// Run `harrier replay` on `capture`; (success, stdout lines, stderr).
+/// Run `harrier replay` on `capture`; (success, stdout lines, stderr). A
+/// fixture's `intel/` directory, if it has one, holds its indicator feeds.
 fn replay(capture: &Path) -> (bool, Vec<Value>, String) {
     let config = repo_root().join("tests/expected/replay.toml");
-    let out = Command::new(harrier_bin())
-        .args([
-            "replay",
-            capture.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let mut cmd = Command::new(harrier_bin());
+    cmd.args([
+        "replay",
+        capture.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    let intel = capture.with_file_name("intel");
+    if intel.is_dir() {
+        cmd.arg("--intel").arg(&intel);
+    }
+    let out = cmd.output().unwrap();
     let findings = String::from_utf8(out.stdout)
         .unwrap()
         .lines()

@@ -47,9 +47,10 @@ fn run() -> Result<()> {
         }
         writeln!(
             listing,
-            "    EmbeddedDetector {{ name: {name:?}, wasm: include_bytes!({:?}), default_config: include_str!({:?}) }},",
+            "    EmbeddedDetector {{ name: {name:?}, wasm: include_bytes!({:?}), default_config: include_str!({:?}), permissions: &{:?} }},",
             component.path.display().to_string(),
-            config.display().to_string()
+            config.display().to_string(),
+            component.guest.permissions,
         )?;
     }
     listing.push(']');

@@ -3,12 +3,18 @@
 //! Natively it always answers [`crate::host`] calls; on wasm32 only while
 //! installed (a detector's self-test installs one so its fixture does not
 //! depend on the live host). It can learn its state from events the way the
-//! host's enrichment does ([`FakeHost::observe`]).
+//! host's enrichment does ([`FakeHost::observe`]). Threat-intelligence
+//! indicators are declared with [`FakeHost::add_indicator`] or in a
+//! fixture's header (see [`crate::testing`]).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use crate::{Event, EventDetail, FileWriteInfo, LogLevel, ProcessInfo};
+use std::net::IpAddr;
+
+use serde::Deserialize;
+
+use crate::{Event, EventDetail, FileWriteInfo, IndicatorKind, IntelHit, LogLevel, ProcessInfo};
 
 /// `O_WRONLY | O_RDWR`.
 const O_ACCMODE_WRITE: u32 = 0o3;
@@ -28,6 +34,83 @@ pub struct FakeHost {
     pub now_ns: u64,
     /// Lines the detector logged.
     pub logs: Vec<(LogLevel, String)>,
+    /// Threat-intelligence indicators `intel_match` answers from.
+    pub indicators: Vec<FakeIndicator>,
+}
+
+/// An indicator of the fake host, as a fixture header declares it:
+/// `{"kind":"domain","value":"*.evil.example","category":"command-and-control","source":"fixture"}`.
+/// Domains written `*.name` match the name and its subdomains, others only
+/// themselves; `ip` values may be CIDR ranges.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct FakeIndicator {
+    /// `domain`, `ip` or `sha256`.
+    #[serde(deserialize_with = "kind_of_name")]
+    pub kind: IndicatorKind,
+    /// The entry.
+    pub value: String,
+    /// Its category, e.g. `command-and-control`.
+    pub category: String,
+    /// Its feed (default `fixture`).
+    #[serde(default = "fixture_source")]
+    pub source: String,
+}
+
+fn kind_of_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<IndicatorKind, D::Error> {
+    match String::deserialize(d)?.as_str() {
+        "domain" => Ok(IndicatorKind::Domain),
+        "ip" => Ok(IndicatorKind::Ip),
+        "sha256" => Ok(IndicatorKind::Sha256),
+        other => Err(serde::de::Error::custom(format!(
+            "unknown indicator kind `{other}` (domain, ip, sha256)"
+        ))),
+    }
+}
+
+fn fixture_source() -> String {
+    "fixture".to_string()
+}
+
+impl FakeIndicator {
+    /// How specifically this entry matches `value` of `kind` (longer is more
+    /// specific), if it does.
+    fn specificity(&self, kind: IndicatorKind, value: &str) -> Option<usize> {
+        if self.kind != kind {
+            return None;
+        }
+        match kind {
+            IndicatorKind::Domain => {
+                let q = value.trim_end_matches('.').to_ascii_lowercase();
+                let (name, subdomains) = match self.value.strip_prefix("*.") {
+                    Some(n) => (n, true),
+                    None => (self.value.as_str(), false),
+                };
+                let under = subdomains && q.ends_with(&format!(".{name}"));
+                (q == name || under).then_some(name.len())
+            }
+            IndicatorKind::Ip => {
+                let addr: IpAddr = value.parse().ok()?;
+                let (net, bits) = match self.value.split_once('/') {
+                    Some((n, b)) => (n.parse::<IpAddr>().ok()?, b.parse::<u32>().ok()?),
+                    None => {
+                        let n: IpAddr = self.value.parse().ok()?;
+                        (n, if n.is_ipv4() { 32 } else { 128 })
+                    }
+                };
+                let (a, n, width) = match (addr, net) {
+                    (IpAddr::V4(a), IpAddr::V4(n)) => {
+                        (u32::from(a) as u128, u32::from(n) as u128, 32)
+                    }
+                    (IpAddr::V6(a), IpAddr::V6(n)) => (u128::from(a), u128::from(n), 128),
+                    _ => return None,
+                };
+                let shift = width - bits.min(width);
+                let same = shift >= 128 || (a >> shift) == (n >> shift);
+                same.then_some(bits as usize)
+            }
+            IndicatorKind::Sha256 => self.value.eq_ignore_ascii_case(value).then_some(64),
+        }
+    }
 }
 
 impl FakeHost {
@@ -74,6 +157,33 @@ impl FakeHost {
             p.exe_sha256 = Some(sha256.to_string());
         }
         self
+    }
+
+    /// Declare a threat-intelligence indicator.
+    pub fn add_indicator(&mut self, kind: IndicatorKind, value: &str, category: &str) -> &mut Self {
+        self.indicators.push(FakeIndicator {
+            kind,
+            value: value.to_string(),
+            category: category.to_string(),
+            source: fixture_source(),
+        });
+        self
+    }
+
+    /// The most specific declared indicator matching `value`, as the host's
+    /// `intel-match` answers.
+    pub fn intel_match(&self, kind: IndicatorKind, value: &str) -> Option<IntelHit> {
+        let best = self
+            .indicators
+            .iter()
+            .filter_map(|i| Some((i.specificity(kind, value)?, i)))
+            .max_by_key(|(s, _)| *s)?
+            .1;
+        Some(IntelHit {
+            category: best.category.clone(),
+            source: best.source.clone(),
+            indicator: best.value.trim_start_matches("*.").to_string(),
+        })
     }
 
     /// Ancestors of `pid`, nearest first, at most `max_depth`.

@@ -5,7 +5,7 @@
 //! On native targets the fake host always answers, so detectors can be unit
 //! tested with `cargo test`.
 
-use crate::{FileWriteInfo, LogLevel, ProcessInfo, fake};
+use crate::{FileWriteInfo, IndicatorKind, IntelHit, LogLevel, ProcessInfo, fake};
 
 #[cfg(target_arch = "wasm32")]
 use crate::bindings::harrier::detector::host as real;
@@ -53,4 +53,15 @@ pub fn recent_write(path: &str) -> Option<FileWriteInfo> {
         return real::recent_write(path);
     }
     fake::with(|h| h.recent_writes.get(path).cloned())
+}
+
+/// Whether `value` is a known indicator of compromise in the host's
+/// threat-intelligence feeds (the most specific entry: the name or its
+/// nearest listed parent, the longest CIDR range), and what it means.
+pub fn intel_match(kind: IndicatorKind, value: &str) -> Option<IntelHit> {
+    #[cfg(target_arch = "wasm32")]
+    if !fake::is_installed() {
+        return real::intel_match(kind, value);
+    }
+    fake::with(|h| h.intel_match(kind, value))
 }

@@ -9,7 +9,7 @@
 //!   `wit/detector.wit`, with serde derives, re-exported at the crate root
 //!   ([`Event`], [`Finding`], ...).
 //! - [`host`]: the host imports (log, clock, process table, ancestry, recent
-//!   writes). On wasm32 they call the host; natively (and during a detector's
+//!   writes, threat-intelligence matches). On wasm32 they call the host; natively (and during a detector's
 //!   self-test) they answer from a [`fake::FakeHost`].
 //! - [`config`]: JSON configuration into a serde struct with errors naming the
 //!   field, plus the allow-lists every detector shares ([`config::Policy`]).
@@ -44,9 +44,9 @@ pub use bindings::harrier::detector::types::{
     ArgsGap, BpfEvent, CredentialEvent, DnsAnswerEvent, DnsEvent, DnsRecord, Event, EventDetail,
     EventKind, Evidence, ExecEvent, ExitEvent, FdRedirectEvent, Fidelity, FileChmodEvent,
     FileChownEvent, FileLinkEvent, FileOpenEvent, FilePathEvent, FilePathPairEvent, FileWriteEvent,
-    FileWriteInfo, Finding, ForkEvent, LogLevel, MemfdEvent, Metadata, MmapExecEvent, ModuleEvent,
-    MountEvent, NamespaceEvent, NetEvent, Process, ProcessInfo, ProcessVmWriteEvent, PtraceEvent,
-    RawString, SocketAddress, SocketEvent, UserfaultfdEvent,
+    FileWriteInfo, Finding, ForkEvent, IndicatorKind, IntelHit, LogLevel, MemfdEvent, Metadata,
+    MmapExecEvent, ModuleEvent, MountEvent, NamespaceEvent, NetEvent, Process, ProcessInfo,
+    ProcessVmWriteEvent, PtraceEvent, RawString, SocketAddress, SocketEvent, UserfaultfdEvent,
 };
 pub use config::{ConfigError, Policy};
 pub use finding::{FindingBuilder, FindingSpec, Severity};

@@ -5,11 +5,14 @@
 //! `{"harrier_capture":1,"wit":"0.1.0"}`, then one event per line with
 //! `kind` and `pid` up front. The harness feeds events to the detector under
 //! a [`FakeHost`] that learns processes and recent writes from the same
-//! events, as the host's enrichment does.
+//! events, as the host's enrichment does. The header may declare
+//! threat-intelligence indicators for the fake host,
+//! `"indicators":[{"kind":"domain","value":"*.evil.example","category":"command-and-control"}]`
+//! (see [`FakeIndicator`]); the host ignores them.
 
 use std::path::Path;
 
-use crate::fake::{self, FakeHost};
+use crate::fake::{self, FakeHost, FakeIndicator};
 use crate::open_interest::wants_open;
 use crate::{Detector, Event, EventDetail, Finding, ProcessInfo, finding::Severity, kind};
 
@@ -48,6 +51,18 @@ pub fn parse_fixture(text: &str) -> Result<Vec<Event>, String> {
         events.push(event);
     }
     Ok(events)
+}
+
+/// The indicators a fixture's header declares (none if it declares none).
+pub fn fixture_indicators(text: &str) -> Result<Vec<FakeIndicator>, String> {
+    let header = text.lines().next().unwrap_or("");
+    let header: serde_json::Value =
+        serde_json::from_str(header).map_err(|e| format!("line 1: bad header: {e}"))?;
+    match header.get("indicators") {
+        None => Ok(Vec::new()),
+        Some(list) => serde_json::from_value(list.clone())
+            .map_err(|e| format!("line 1: bad `indicators`: {e}")),
+    }
 }
 
 /// Load a capture fixture file; errors name the file and line.
@@ -125,9 +140,14 @@ impl<D: Detector> Harness<D> {
         })
     }
 
-    /// Feed a fixture file as one batch.
+    /// Feed a fixture file as one batch, after adding the indicators its
+    /// header declares to the fake host.
     pub fn run_fixture(&mut self, path: impl AsRef<Path>) -> Result<Vec<Finding>, String> {
+        let path = path.as_ref();
         let events = load_fixture(path)?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let declared = fixture_indicators(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.host.indicators.extend(declared);
         Ok(self.run(&events))
     }
 
@@ -200,7 +220,8 @@ pub fn check_findings(declared: &[String], findings: &[Finding]) -> Result<(), S
 }
 
 /// A detector's self-test: run a fresh instance (built from `config`) over
-/// the embedded `fixture` under a fake host prepared by `prepare`, and check
+/// the embedded `fixture` under a fake host prepared by `prepare` (plus the
+/// indicators the fixture's header declares), and check
 /// the finding types are exactly `expected` (order ignored). Used on wasm32
 /// too: the fake host replaces the live one for the duration.
 pub fn self_test<D: Detector>(
@@ -214,6 +235,8 @@ pub fn self_test<D: Detector>(
     for e in &events {
         h.host.observe(e);
     }
+    h.host.indicators =
+        fixture_indicators(fixture).map_err(|e| format!("self-test fixture: {e}"))?;
     prepare(&mut h.host);
     h.observe = false;
     let mut findings = h.run(&events);
@@ -303,6 +326,56 @@ mod tests {
         }
         assert_eq!(host.processes[&10].exe, "/usr/bin/true");
         assert_eq!(host.now_ns, 6);
+    }
+
+    #[test]
+    fn fixture_headers_declare_indicators_for_the_fake_host() {
+        use crate::IndicatorKind;
+        let header = r#"{"harrier_capture":1,"wit":"0.1.0","indicators":[{"kind":"domain","value":"*.evil.example","category":"command-and-control"},{"kind":"ip","value":"198.51.100.0/24","category":"tor-relay","source":"list"},{"kind":"ip","value":"198.51.100.7","category":"drop-point"}]}"#;
+        let mut host = FakeHost::new();
+        host.indicators = fixture_indicators(header).unwrap();
+        let hit = host
+            .intel_match(IndicatorKind::Domain, "A.Evil.Example.")
+            .unwrap();
+        assert_eq!(
+            (
+                hit.category.as_str(),
+                hit.indicator.as_str(),
+                hit.source.as_str()
+            ),
+            ("command-and-control", "evil.example", "fixture")
+        );
+        assert!(
+            host.intel_match(IndicatorKind::Domain, "notevil.example")
+                .is_none()
+        );
+        assert_eq!(
+            host.intel_match(IndicatorKind::Ip, "198.51.100.7")
+                .unwrap()
+                .category,
+            "drop-point"
+        );
+        assert_eq!(
+            host.intel_match(IndicatorKind::Ip, "198.51.100.9")
+                .unwrap()
+                .source,
+            "list"
+        );
+        assert!(
+            host.intel_match(IndicatorKind::Ip, "198.51.101.9")
+                .is_none()
+        );
+        assert!(
+            host.intel_match(IndicatorKind::Sha256, "198.51.100.7")
+                .is_none()
+        );
+        let bad = header.replace(r#""kind":"domain""#, r#""kind":"url""#);
+        assert!(
+            fixture_indicators(&bad)
+                .unwrap_err()
+                .contains("unknown indicator kind `url`")
+        );
+        assert!(fixture_indicators(FIXTURE).unwrap().is_empty());
     }
 
     #[test]

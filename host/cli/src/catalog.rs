@@ -7,7 +7,7 @@ use harrier_catalog::directory::DirectorySource;
 use harrier_catalog::embedded::{BuiltIn, EmbeddedSource};
 use harrier_catalog::packs::PackSource;
 use harrier_catalog::{Catalog, Compile, Settings, WatchConfig};
-use harrier_plugins::{HostServices, Permissions, PluginEngine, PluginSpec};
+use harrier_plugins::{HostServices, Permission, Permissions, PluginEngine, PluginSpec};
 
 use crate::config::Config;
 
@@ -20,7 +20,7 @@ pub fn build(config: &Config) -> Catalog {
                 name: d.name.to_string(),
                 wasm: Arc::from(d.wasm),
                 default_config: d.default_config.to_string(),
-                permissions: Permissions::NONE,
+                permissions: built_in_permissions(d),
             }),
         ));
     }
@@ -40,6 +40,22 @@ pub fn build(config: &Config) -> Catalog {
         ));
     }
     catalog
+}
+
+/// What a built-in detector declares it needs. A name this host does not
+/// know is logged and left out: the detector's calls that need it are
+/// then denied, naming it.
+fn built_in_permissions(d: &harrier_default_pack::EmbeddedDetector) -> Permissions {
+    d.permissions
+        .iter()
+        .filter_map(|name| match name.parse::<Permission>() {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::error!("built-in detector {}: {e}", d.name);
+                None
+            }
+        })
+        .collect()
 }
 
 /// Whether anything the catalog holds can change while the agent runs.

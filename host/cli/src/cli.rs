@@ -66,6 +66,10 @@ pub struct DetectorArgs {
     /// Do not load the detectors built into the binary.
     #[arg(long)]
     pub no_default_pack: bool,
+    /// Extra directory of threat-intelligence feeds (plain lists, CSV, STIX
+    /// 2.1 JSON); may be repeated. Watched: changed feeds are reloaded.
+    #[arg(long = "intel", value_name = "DIR")]
+    pub intel_dirs: Vec<PathBuf>,
 }
 
 /// Options shared by commands that print findings.

@@ -41,6 +41,33 @@ pub struct Config {
     pub agent: AgentSection,
     /// `[admin]`: the local admin endpoint.
     pub admin: AdminSection,
+    /// `[intel]`: threat-intelligence feeds.
+    pub intel: IntelSection,
+}
+
+/// `[intel]`.
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntelSection {
+    /// Load GuardDuty's public test indicators (true): domains AWS
+    /// publishes only to check detection end to end, like the EICAR file.
+    pub test_indicators: bool,
+    /// Directories of feed files (plain lists, CSV, STIX 2.1 JSON),
+    /// watched: a changed feed is reloaded, a bad one refused by name.
+    pub dirs: Vec<PathBuf>,
+    /// Addresses remembered from DNS answers, to name the domain behind a
+    /// connection (65536).
+    pub resolved_capacity: usize,
+}
+
+impl Default for IntelSection {
+    fn default() -> Self {
+        Self {
+            test_indicators: true,
+            dirs: Vec::new(),
+            resolved_capacity: harrier_intel::resolved::DEFAULT_CAPACITY,
+        }
+    }
 }
 
 /// `[sensor]`.
@@ -272,6 +299,7 @@ impl Config {
             self.packs.trust = Some(dir.clone());
         }
         self.packs.allow_unsigned |= args.allow_unsigned;
+        self.intel.dirs.extend(args.intel_dirs.iter().cloned());
     }
 
     /// Fold the command-line output options into the configuration.

@@ -24,6 +24,8 @@ pub struct GuestCrate {
     pub package: String,
     /// Its directory.
     pub dir: PathBuf,
+    /// The permissions it needs (`[package.metadata.harrier] permissions`).
+    pub permissions: Vec<String>,
 }
 
 /// A component built from one crate.
@@ -49,6 +51,8 @@ pub fn crates_in(dir: &Path) -> anyhow::Result<Vec<GuestCrate>> {
             .with_context(|| format!("reading {}", manifest.display()))?;
         let package = package_name(&text)
             .with_context(|| format!("{}: no [package] name", manifest.display()))?;
+        let permissions = permissions(&text)
+            .with_context(|| format!("{}: [package.metadata.harrier]", manifest.display()))?;
         let dir_name = dir
             .file_name()
             .and_then(|n| n.to_str())
@@ -58,6 +62,7 @@ pub fn crates_in(dir: &Path) -> anyhow::Result<Vec<GuestCrate>> {
             dir_name,
             package,
             dir,
+            permissions,
         });
     }
     found.sort_by(|a, b| a.dir_name.cmp(&b.dir_name));
@@ -181,9 +186,40 @@ fn package_name(manifest: &str) -> Option<String> {
     Some(table.get("package")?.get("name")?.as_str()?.to_string())
 }
 
+/// `[package.metadata.harrier] permissions`, a list of names (none if
+/// absent).
+fn permissions(manifest: &str) -> anyhow::Result<Vec<String>> {
+    let table: toml::Table = manifest.parse()?;
+    let Some(list) = table
+        .get("package")
+        .and_then(|p| p.get("metadata"))
+        .and_then(|m| m.get("harrier"))
+        .and_then(|h| h.get("permissions"))
+    else {
+        return Ok(Vec::new());
+    };
+    list.as_array()
+        .context("permissions is not a list")?
+        .iter()
+        .map(|p| {
+            p.as_str()
+                .map(str::to_string)
+                .context("a permission is not a string")
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::package_name;
+    use super::{package_name, permissions};
+
+    #[test]
+    fn reads_declared_permissions() {
+        let manifest = "[package]\nname = \"d\"\n[package.metadata.harrier]\npermissions = [\"intel\"]\n";
+        assert_eq!(permissions(manifest).unwrap(), ["intel"]);
+        assert!(permissions("[package]\nname = \"d\"\n").unwrap().is_empty());
+        assert!(permissions("[package.metadata.harrier]\npermissions = \"intel\"\n").is_err());
+    }
 
     #[test]
     fn reads_the_package_name_only() {

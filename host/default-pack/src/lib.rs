@@ -15,6 +15,9 @@ pub struct EmbeddedDetector {
     pub wasm: &'static [u8],
     /// Its default configuration, a JSON object.
     pub default_config: &'static str,
+    /// The permissions it needs, by name (its crate's
+    /// `[package.metadata.harrier] permissions`).
+    pub permissions: &'static [&'static str],
 }
 
 static DETECTORS: &[EmbeddedDetector] = include!(concat!(env!("OUT_DIR"), "/detectors.rs"));

@@ -34,6 +34,19 @@ fn the_pack_is_not_empty_and_names_are_unique() {
 }
 
 #[test]
+fn declared_permissions_are_known_to_the_host() {
+    for d in detectors() {
+        for name in d.permissions {
+            name.parse::<harrier_plugins::Permission>()
+                .unwrap_or_else(|e| panic!("{}: {e}", d.name));
+        }
+    }
+    let intel = |name| harrier_default_pack::detector(name).unwrap().permissions;
+    assert_eq!(intel("threat-intel"), ["intel"]);
+    assert!(intel("crypto-miner").is_empty());
+}
+
+#[test]
 fn every_component_exports_the_detector_world_and_imports_only_the_host() {
     for d in detectors() {
         wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
@@ -92,6 +105,13 @@ impl harrier_events::host::Host for EmptyHost {
         Vec::new()
     }
     fn recent_write(&mut self, _path: String) -> Option<FileWriteInfo> {
+        None
+    }
+    fn intel_match(
+        &mut self,
+        _kind: harrier_events::IndicatorKind,
+        _value: String,
+    ) -> Option<harrier_events::IntelHit> {
         None
     }
 }

@@ -14,9 +14,9 @@ pub use bindings::harrier::detector::types::{
     ArgsGap, BpfEvent, CredentialEvent, DnsAnswerEvent, DnsEvent, DnsRecord, Event, EventDetail,
     EventKind, Evidence, ExecEvent, ExitEvent, FdRedirectEvent, Fidelity, FileChmodEvent,
     FileChownEvent, FileLinkEvent, FileOpenEvent, FilePathEvent, FilePathPairEvent, FileWriteEvent,
-    FileWriteInfo, Finding, ForkEvent, LogLevel, MemfdEvent, Metadata, MmapExecEvent, ModuleEvent,
-    MountEvent, NamespaceEvent, NetEvent, Process, ProcessInfo, ProcessVmWriteEvent, PtraceEvent,
-    RawString, SocketAddress, SocketEvent, UserfaultfdEvent,
+    FileWriteInfo, Finding, ForkEvent, IndicatorKind, IntelHit, LogLevel, MemfdEvent, Metadata,
+    MmapExecEvent, ModuleEvent, MountEvent, NamespaceEvent, NetEvent, Process, ProcessInfo,
+    ProcessVmWriteEvent, PtraceEvent, RawString, SocketAddress, SocketEvent, UserfaultfdEvent,
 };
 pub use bindings::harrier::detector::{host, types};
 pub use bindings::{Detector, DetectorPre};

@@ -1,17 +1,21 @@
-//! The host services detectors call, answered from the process table.
+//! The host services detectors call, answered from the process table and
+//! the threat-intelligence store.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use harrier_enrich::Enricher;
-use harrier_events::{FileWriteInfo, ProcessInfo};
+use harrier_events::{FileWriteInfo, IndicatorKind, IntelHit, ProcessInfo};
+use harrier_intel::{IntelStore, Kind, ResolvedNames};
 use harrier_plugins::HostServices;
 use harrier_plugins::host::wall_clock_ns;
 
-/// [`HostServices`] over an [`Enricher`], with a clock that follows event
-/// time during replay.
+/// [`HostServices`] over an [`Enricher`] and an [`IntelStore`], with a clock
+/// that follows event time during replay.
 pub struct EnricherServices {
     enricher: Arc<Enricher>,
+    intel: Arc<IntelStore>,
+    resolved: Arc<ResolvedNames>,
     /// Event time of the batch being processed; 0 means "use the wall clock".
     replay_clock: AtomicU64,
     replaying: bool,
@@ -22,9 +26,31 @@ impl EnricherServices {
     pub fn live(enricher: Arc<Enricher>) -> Self {
         Self {
             enricher,
+            intel: Arc::new(IntelStore::new()),
+            resolved: Arc::new(ResolvedNames::default()),
             replay_clock: AtomicU64::new(0),
             replaying: false,
         }
+    }
+
+    /// The same services answering `intel-match` from `intel`, and naming
+    /// addresses from `resolved`.
+    pub fn with_intel(self, intel: Arc<IntelStore>, resolved: Arc<ResolvedNames>) -> Self {
+        Self {
+            intel,
+            resolved,
+            ..self
+        }
+    }
+
+    /// The threat-intelligence store detectors ask.
+    pub fn intel(&self) -> &Arc<IntelStore> {
+        &self.intel
+    }
+
+    /// Which domain each address was resolved from (DNS answers seen).
+    pub fn resolved(&self) -> &Arc<ResolvedNames> {
+        &self.resolved
     }
 
     /// Services for a replay: `now` is the time of the latest event seen.
@@ -57,6 +83,26 @@ impl HostServices for EnricherServices {
 
     fn recent_write(&self, path: &str) -> Option<FileWriteInfo> {
         self.enricher.recent_write(path, self.now_ns())
+    }
+
+    fn intel_match(&self, kind: IndicatorKind, value: &str) -> Option<IntelHit> {
+        let snapshot = self.intel.snapshot();
+        let kind = match kind {
+            IndicatorKind::Domain => Kind::Domain,
+            IndicatorKind::Ip => Kind::Ip,
+            IndicatorKind::Sha256 => Kind::Sha256,
+        };
+        let hit = snapshot.lookup(kind, value).or_else(|| {
+            // An address on no list may have been resolved from a name on one.
+            let addr = value.parse().ok().filter(|_| kind == Kind::Ip)?;
+            let name = self.resolved.name_of(addr, self.now_ns())?;
+            snapshot.match_domain(&name)
+        })?;
+        Some(IntelHit {
+            category: hit.category.name().to_string(),
+            source: hit.source.to_string(),
+            indicator: hit.indicator,
+        })
     }
 
     fn now_ns(&self) -> u64 {

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use harrier_events::{FileWriteInfo, LogLevel, ProcessInfo};
+use harrier_events::{FileWriteInfo, IndicatorKind, IntelHit, LogLevel, ProcessInfo};
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -40,6 +40,11 @@ pub trait HostServices: Send + Sync {
     /// results do not depend on when the replay runs.
     fn now_ns(&self) -> u64 {
         wall_clock_ns()
+    }
+    /// Whether `value` is a known indicator of compromise, and what it
+    /// means. Hosts without threat intelligence know none.
+    fn intel_match(&self, _kind: IndicatorKind, _value: &str) -> Option<IntelHit> {
+        None
     }
 }
 
@@ -164,6 +169,10 @@ impl harrier_events::host::Host for PluginState {
 
     fn recent_write(&mut self, path: String) -> Option<FileWriteInfo> {
         self.services.recent_write(&path)
+    }
+
+    fn intel_match(&mut self, kind: IndicatorKind, value: String) -> Option<IntelHit> {
+        self.services.intel_match(kind, &value)
     }
 }
 

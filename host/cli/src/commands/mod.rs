@@ -58,13 +58,17 @@ struct Assembled {
     /// The catalog the detectors came from, to keep reconciling (`run`).
     catalog: Catalog,
     refused: Vec<String>,
+    intel: crate::intel::LoadedIntel,
 }
 
-/// Build the engine, load every detector, start the sinks and the merger.
+/// Load threat intelligence, build the engine, load every detector, start
+/// the sinks and the merger.
 fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<Assembled> {
     let engine =
         Arc::new(PluginEngine::new(&config.plugins.engine).context("starting the plugin engine")?);
-    let (set, catalog, refused) = load_detectors(config, &engine, services.clone());
+    let mut intel = crate::intel::load(&config.intel, services.intel())?;
+    let (set, catalog, mut refused) = load_detectors(config, &engine, services.clone());
+    refused.append(&mut intel.refused);
     check_detectors(config, &set, &refused)?;
 
     let format = Format::from_str(&config.output.format)
@@ -88,6 +92,7 @@ fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<
         engine,
         catalog,
         refused,
+        intel,
     })
 }
 

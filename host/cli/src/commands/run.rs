@@ -31,7 +31,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 
     let enricher = Arc::new(Enricher::new(config.enrich.clone()));
     let seeded = enricher.seed_from_proc().context("reading /proc")?;
-    let services = Arc::new(EnricherServices::live(enricher));
+    let services = Arc::new(EnricherServices::live(enricher).with_intel(
+        Arc::new(IntelStore::new()),
+        Arc::new(ResolvedNames::with_capacity(config.intel.resolved_capacity)),
+    ));
     let assembled = assemble(&config, services.clone())?;
 
     let mut sensor = LiveSensor::start(&SensorConfig {
@@ -44,6 +47,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     apply_interest(&mut sensor, &assembled.pipeline.detectors().interest())?;
     let attached = sensor.features().attached.len();
 
+    let intel_watcher = assembled.intel.watch(services.intel().clone())?;
     let detectors = assembled.pipeline.detectors().len();
     let standing_by = assembled.pipeline.detectors().standing_by();
     let (agent, handle) = Agent::new(
@@ -104,6 +108,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let stats = pipeline.stats();
     drop(pipeline);
     drop(watcher);
+    drop(intel_watcher);
     drop(admin);
     shutdown_sinks(assembled.sinks);
     drop(assembled.engine);

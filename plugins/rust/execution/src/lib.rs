@@ -17,6 +17,9 @@
 //! - `Execution:Runtime/MaliciousFileExecuted`: the executable's SHA-256
 //!   (host `process`) is on the bundled list or `extra_sha256`. The host
 //!   hashes off the event path, so unhashed pids are re-checked on `tick`.
+//! - `Execution:Runtime/MaliciousFileExecuted.Custom`: the same hash is on
+//!   the host's threat-intelligence feeds as `malicious-file` or `custom`
+//!   (host `intel-match`), e.g. the operator's own list.
 //! - `Execution:Runtime/SuspiciousShellCreated`: a shell started by a network
 //!   service: a process the sensor saw listen on or accept from an IP
 //!   socket (a small Python service, `php -S`), or a known daemon by name
@@ -37,7 +40,7 @@ use std::collections::HashMap;
 use harrier_sdk::matching::{basename, is_shell};
 use harrier_sdk::{
     Detector, Event, EventDetail, EventKind, ExecEvent, Finding, FindingBuilder, FindingSpec,
-    Metadata, Policy, Process, config, finding, host, testing,
+    IndicatorKind, Metadata, Policy, Process, config, finding, host, testing,
 };
 use serde::{Deserialize, Serialize};
 
@@ -99,11 +102,21 @@ pub const TERMINAL_SHELL: FindingSpec = FindingSpec {
     mitre: "T1059.004",
 };
 
+/// An executable whose hash is on a threat-intelligence feed.
+pub const MALICIOUS_FILE_CUSTOM: FindingSpec = FindingSpec {
+    finding_type: "Execution:Runtime/MaliciousFileExecuted.Custom",
+    severity: 8.0,
+    title: "Executable on a threat list",
+    description: "A process executed a file whose SHA-256 is on a threat-intelligence feed the host loaded (such as the operator's own list).",
+    mitre: "T1204.002",
+};
+
 /// Every finding type of this detector.
 pub const SPECS: [FindingSpec; 7] = [
     NEW_BINARY,
     NEW_LIBRARY,
     MALICIOUS_FILE,
+    MALICIOUS_FILE_CUSTOM,
     SHELL_CREATED,
     DEV_SHM,
     SYSTEM_USER_SHELL,
@@ -572,7 +585,14 @@ impl Execution {
             }
             return false;
         };
-        if self.is_malicious(sha) {
+        let listed = if self.is_malicious(sha) {
+            Some((&MALICIOUS_FILE, None))
+        } else {
+            host::intel_match(IndicatorKind::Sha256, sha)
+                .filter(|hit| matches!(hit.category.as_str(), "malicious-file" | "custom"))
+                .map(|hit| (&MALICIOUS_FILE_CUSTOM, Some(hit)))
+        };
+        if let Some((spec, hit)) = listed {
             // On tick there is no event: judge the process as the host knows it.
             let from_table;
             let process = match process {
@@ -594,16 +614,18 @@ impl Execution {
                     &from_table
                 }
             };
-            let permitted = self.report(&MALICIOUS_FILE, process, Some(filename));
-            if permitted {
-                out.push(
-                    FindingBuilder::about_pid(&MALICIOUS_FILE, pid)
-                        .event_seq(seq)
-                        .evidence("exe", &info.exe)
-                        .evidence("filename", filename)
-                        .evidence("sha256", sha)
-                        .build(),
-                );
+            if self.report(spec, process, Some(filename)) {
+                let mut b = FindingBuilder::about_pid(spec, pid)
+                    .event_seq(seq)
+                    .evidence("exe", &info.exe)
+                    .evidence("filename", filename)
+                    .evidence("sha256", sha);
+                if let Some(hit) = hit {
+                    b = b
+                        .evidence("category", &hit.category)
+                        .evidence("source", &hit.source);
+                }
+                out.push(b.build());
             }
         }
         true
@@ -721,8 +743,10 @@ impl Detector for Execution {
             include_str!("../../../fixtures/execution/detect.jsonl"),
             |h| {
                 h.set_exe_sha256(203, MALICIOUS_SHA256[0]);
+                h.set_exe_sha256(206, &"c".repeat(64));
             },
             &[
+                MALICIOUS_FILE_CUSTOM.finding_type,
                 NEW_BINARY.finding_type,
                 NEW_LIBRARY.finding_type,
                 NEW_LIBRARY.finding_type,
@@ -764,6 +788,9 @@ mod tests {
             h.host_mut().observe(e);
         }
         h.host_mut().set_exe_sha256(203, MALICIOUS_SHA256[0]);
+        h.host_mut().set_exe_sha256(206, &"c".repeat(64));
+        let text = std::fs::read_to_string(format!("{FIXTURES}execution/detect.jsonl")).unwrap();
+        h.host_mut().indicators = harrier_sdk::testing::fixture_indicators(&text).unwrap();
         h.observe = false;
         h.run(&events)
     }

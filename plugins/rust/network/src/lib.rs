@@ -1,5 +1,6 @@
 //! Harrier detector `network`: shells over sockets, netcat, sniffing and
-//! threat-intel domains.
+//! SSH to odd ports. (DNS and connections to known-bad names and addresses
+//! are the `threat-intel` detector's, from the host's indicator feeds.)
 //!
 //! - `Execution:Runtime/ReverseShell`: a socket is `dup2`-ed onto stdin,
 //!   stdout or stderr of a shell, or onto stdin of a process that then
@@ -10,16 +11,9 @@
 //! - `CredentialAccess:Runtime/PacketSocketCreated`: an `AF_PACKET` socket
 //!   by a program that is not a known network daemon (Falco "Packet socket
 //!   created in container").
-//! - `CryptoCurrency:Runtime/BitcoinTool.B!DNS`: a DNS query for a mining
-//!   pool or cryptocurrency service domain.
-//! - `Backdoor:Runtime/C&CActivity.B!DNS`: a DNS query for a known
-//!   command-and-control domain.
 //! - `UnauthorizedAccess:Runtime/SshNonStandardPort`: an SSH client connects
 //!   to a port other than 22 (Falco "Disallowed SSH Connection Non Standard
 //!   Port"); allow ports with `allowed_ssh_ports`.
-//!
-//! Both domain lists are bundled and extended with `extra_mining_domains`
-//! and `extra_c2_domains`; a domain matches itself and its subdomains.
 
 #![deny(missing_docs)]
 
@@ -56,23 +50,6 @@ pub const PACKET_SOCKET: FindingSpec = FindingSpec {
     description: "A program that is not a known network daemon created an AF_PACKET socket, used to sniff traffic or forge packets.",
     mitre: "T1040",
 };
-/// A mining-related DNS query.
-pub const BITCOIN_DNS: FindingSpec = FindingSpec {
-    finding_type: "CryptoCurrency:Runtime/BitcoinTool.B!DNS",
-    severity: 8.0,
-    title: "DNS query for a cryptocurrency domain",
-    description: "A process queried a domain associated with cryptocurrency mining pools or mining services.",
-    mitre: "T1496",
-};
-/// A C&C DNS query.
-pub const C2_DNS: FindingSpec = FindingSpec {
-    finding_type: "Backdoor:Runtime/C&CActivity.B!DNS",
-    severity: 8.0,
-    title: "DNS query for a command-and-control domain",
-    description: "A process queried a domain known to be used for command and control of malware.",
-    mitre: "T1071.004",
-};
-
 /// ssh to a non-standard port.
 pub const SSH_PORT: FindingSpec = FindingSpec {
     finding_type: "UnauthorizedAccess:Runtime/SshNonStandardPort",
@@ -83,59 +60,10 @@ pub const SSH_PORT: FindingSpec = FindingSpec {
 };
 
 /// Every finding type of this detector.
-pub const SPECS: [FindingSpec; 6] = [
-    REVERSE_SHELL,
-    NETCAT,
-    PACKET_SOCKET,
-    BITCOIN_DNS,
-    C2_DNS,
-    SSH_PORT,
-];
+pub const SPECS: [FindingSpec; 4] = [REVERSE_SHELL, NETCAT, PACKET_SOCKET, SSH_PORT];
 
 /// SSH client program names.
 const SSH_CLIENTS: &[&str] = &["ssh", "dbclient", "sshpass"];
-
-/// Mining pools and in-browser mining services.
-pub const MINING_DOMAINS: &[&str] = &[
-    "minergate.com",
-    "supportxmr.com",
-    "minexmr.com",
-    "nanopool.org",
-    "hashvault.pro",
-    "moneroocean.stream",
-    "c3pool.com",
-    "2miners.com",
-    "f2pool.com",
-    "herominers.com",
-    "ethermine.org",
-    "nicehash.com",
-    "unmineable.com",
-    "xmrpool.eu",
-    "monerohash.com",
-    "dwarfpool.com",
-    "viabtc.com",
-    "antpool.com",
-    "slushpool.com",
-    "braiins.com",
-    "poolin.com",
-    "mining-dutch.nl",
-    "zpool.ca",
-    "prohashing.com",
-    "miningpoolhub.com",
-    "coinhive.com",
-    "coin-hive.com",
-    "cryptoloot.pro",
-    "crypto-loot.com",
-    "webminepool.com",
-    "coinimp.com",
-    "minero.cc",
-    "jsecoin.com",
-    "xmrig.com",
-];
-
-/// Command-and-control domains. Starts with GuardDuty's documented test
-/// domain so the type can be exercised safely; extend with `extra_c2_domains`.
-pub const C2_DOMAINS: &[&str] = &["guarddutyc2activityb.com"];
 
 /// Programs that legitimately open packet sockets.
 pub const PACKET_PROGRAMS: &[&str] = &[
@@ -163,8 +91,6 @@ const MAX_REDIRECTED: usize = 4096;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct Own {
-    extra_mining_domains: Vec<String>,
-    extra_c2_domains: Vec<String>,
     trusted_packet_programs: Vec<String>,
     /// Ports an SSH client may connect to besides 22.
     allowed_ssh_ports: Vec<u16>,
@@ -183,17 +109,6 @@ pub struct Network {
     policy: Policy,
     own: Own,
     state: State,
-}
-
-/// Whether `query` is `domain` or one of its subdomains, ignoring case and a
-/// trailing dot.
-fn domain_matches(query: &str, domain: &str) -> bool {
-    let q = query.strip_suffix('.').unwrap_or(query);
-    if q.len() < domain.len() {
-        return false;
-    }
-    let (head, tail) = q.split_at(q.len() - domain.len());
-    tail.eq_ignore_ascii_case(domain) && (head.is_empty() || head.ends_with('.'))
 }
 
 /// Interpreters whose socket on stdin is as good as a shell's.
@@ -246,13 +161,12 @@ impl Detector for Network {
         finding::metadata(
             "network",
             env!("CARGO_PKG_VERSION"),
-            "Reverse shells, netcat remote code execution, packet sockets, and DNS queries for mining and command-and-control domains.",
+            "Reverse shells, netcat remote code execution, packet sockets and SSH to non-standard ports.",
             &[
                 EventKind::FdRedirect,
                 EventKind::Exec,
                 EventKind::Exit,
                 EventKind::SocketCreate,
-                EventKind::DnsQuery,
                 EventKind::NetConnect,
             ],
             &SPECS,
@@ -355,30 +269,6 @@ impl Detector for Network {
                     self.emit(b, &PACKET_SOCKET, event, out);
                 }
             }
-            EventDetail::DnsQuery(d) => {
-                let q = d.query.as_str();
-                let spec = if C2_DOMAINS.iter().any(|c| domain_matches(q, c))
-                    || self
-                        .own
-                        .extra_c2_domains
-                        .iter()
-                        .any(|c| domain_matches(q, c))
-                {
-                    &C2_DNS
-                } else if MINING_DOMAINS.iter().any(|c| domain_matches(q, c))
-                    || self
-                        .own
-                        .extra_mining_domains
-                        .iter()
-                        .any(|c| domain_matches(q, c))
-                {
-                    &BITCOIN_DNS
-                } else {
-                    return;
-                };
-                let b = FindingBuilder::new(spec, event).evidence("domain", q);
-                self.emit(b, spec, event, out);
-            }
             _ => {}
         }
     }
@@ -394,8 +284,6 @@ impl Detector for Network {
                 REVERSE_SHELL.finding_type,
                 NETCAT.finding_type,
                 PACKET_SOCKET.finding_type,
-                BITCOIN_DNS.finding_type,
-                C2_DNS.finding_type,
                 SSH_PORT.finding_type,
             ],
         )
@@ -430,20 +318,10 @@ mod tests {
                 (1102, REVERSE_SHELL.finding_type),
                 (1103, NETCAT.finding_type),
                 (1104, PACKET_SOCKET.finding_type),
-                (1105, BITCOIN_DNS.finding_type),
-                (1105, C2_DNS.finding_type),
                 (1106, SSH_PORT.finding_type),
             ]
         );
         assert_eq!(f[0].event_seqs.len(), 2, "cites the dup2 and the exec");
-    }
-
-    #[test]
-    fn domains_match_themselves_and_subdomains_only() {
-        assert!(domain_matches("xmr.pool.minergate.com.", "minergate.com"));
-        assert!(domain_matches("MinerGate.com", "minergate.com"));
-        assert!(!domain_matches("notminergate.com", "minergate.com"));
-        assert!(!domain_matches("com", "minergate.com"));
     }
 
     #[test]
@@ -465,15 +343,16 @@ mod tests {
 
     #[test]
     fn configuration_extends_and_cuts() {
-        let f = run(r#"{"extra_c2_domains":["example.com"]}"#, "benign.jsonl");
-        assert_eq!(f.len(), 1, "{f:#?}");
-        assert_eq!(f[0].finding_type, C2_DNS.finding_type);
         let f = run(
             r#"{"trusted_packet_programs":["sniffer"],"containers_only":true}"#,
             "network/detect.jsonl",
         );
         assert_eq!(f.len(), 1, "only netcat ran in a container: {f:#?}");
-        assert!(Network::new(r#"{"extra_c2_domains":"x"}"#).is_err());
+        assert!(Network::new(r#"{"allowed_ssh_ports":"x"}"#).is_err());
+        assert!(
+            Network::new(r#"{"extra_c2_domains":[]}"#).is_err(),
+            "domain lists moved to the intel feeds"
+        );
     }
 
     /// `ssh -o ConnectTimeout=5 -p 36533 127.0.0.1` as the live sensor saw

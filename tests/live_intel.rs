@@ -1,0 +1,311 @@
+//! Threat intelligence on the real kernel: real DNS queries answered by a
+//! stub resolver this test runs on a loopback address (the queries run in a
+//! private mount namespace whose resolv.conf points at it), and real
+//! connections to loopback addresses the test declares as indicators.
+//! Nothing leaves the machine.
+//!
+//! AWS's amazon-guardduty-tester is run unmodified when a checkout is
+//! given in `HARRIER_GUARDDUTY_TESTER`: its `threatIntel/request.sh` for
+//! each runtime-monitoring DNS type its `definitions.json` lists, and each
+//! type must come out. Without it that part is skipped (with a message);
+//! `tests/scripts/guardduty-dns.sh` queries the same domains either way.
+
+use std::net::{Ipv4Addr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use harrier_tests::{privileged, repo_root};
+use serde_json::Value;
+
+use super::{Agent, missing, python, run};
+
+/// The eleven DNS types of the tester and the domain each is raised for.
+const DNS_TYPES: [(&str, &str); 11] = [
+    (
+        "Backdoor:Runtime/C&CActivity.B!DNS",
+        "c2.guarddutyc2activityb.com",
+    ),
+    (
+        "CryptoCurrency:Runtime/BitcoinTool.B!DNS",
+        "crypto.guarddutyc2activityb.com",
+    ),
+    (
+        "Impact:Runtime/AbusedDomainRequest.Reputation",
+        "abused-rep.guarddutyc2activityb.com",
+    ),
+    (
+        "Impact:Runtime/BitcoinDomainRequest.Reputation",
+        "crypto-rep.guarddutyc2activityb.com",
+    ),
+    (
+        "Impact:Runtime/MaliciousDomainRequest.Reputation",
+        "malicious-rep.guarddutyc2activityb.com",
+    ),
+    (
+        "Impact:Runtime/SuspiciousDomainRequest.Reputation",
+        "suspicious-rep.guarddutyc2activityb.com",
+    ),
+    (
+        "Trojan:Runtime/BlackholeTraffic!DNS",
+        "guarddutyblackholeactivity.com",
+    ),
+    (
+        "Trojan:Runtime/DropPoint!DNS",
+        "guarddutydroppointactivity.com",
+    ),
+    (
+        "Trojan:Runtime/DGADomainRequest.C!DNS",
+        "guarddutydgaactivity.com",
+    ),
+    (
+        "Trojan:Runtime/DriveBySourceTraffic!DNS",
+        "guarddutydrivebyactivity.com",
+    ),
+    (
+        "Trojan:Runtime/PhishingDomainRequest!DNS",
+        "guarddutyphishingactivity.com",
+    ),
+];
+
+/// A DNS server on `addr`:53 answering every A query with `answer` and
+/// everything else with no records, until dropped.
+struct StubResolver {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StubResolver {
+    fn start(addr: Ipv4Addr, answer: Ipv4Addr) -> StubResolver {
+        let socket = UdpSocket::bind((addr, 53)).expect("bind the stub resolver on port 53");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            while !stopping.load(Ordering::Relaxed) {
+                let Ok((n, peer)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
+                if let Some(reply) = reply(&buf[..n], answer) {
+                    let _ = socket.send_to(&reply, peer);
+                }
+            }
+        });
+        StubResolver {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for StubResolver {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The answer to one query: its question echoed, and for type A one record.
+fn reply(query: &[u8], answer: Ipv4Addr) -> Option<Vec<u8>> {
+    if query.len() < 12 {
+        return None;
+    }
+    let mut end = 12;
+    while *query.get(end)? != 0 {
+        end += 1 + *query.get(end)? as usize;
+    }
+    let question = query.get(12..end + 5)?;
+    let is_a = question[question.len() - 4..question.len() - 2] == [0, 1];
+    let mut out = vec![
+        query[0], query[1], 0x81, 0x80, 0, 1, 0, is_a as u8, 0, 0, 0, 0,
+    ];
+    out.extend_from_slice(question);
+    if is_a {
+        out.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+        out.extend_from_slice(&answer.octets());
+    }
+    Some(out)
+}
+
+/// Runs `script` with `sh` in a private mount namespace whose
+/// /etc/resolv.conf is `resolv`, in `cwd`, with `env`.
+fn with_resolver(resolv: &Path, cwd: &Path, script: &Path, env: &[(&str, &str)]) {
+    let status = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(r#"mount --bind "$0" /etc/resolv.conf && exec sh "$1""#)
+        .arg(resolv)
+        .arg(script)
+        .current_dir(cwd)
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .status()
+        .expect("run unshare");
+    assert!(
+        status.success(),
+        "{} under the stub resolver: {status}",
+        script.display()
+    );
+}
+
+/// The tester's runtime DNS cases: (finding type, indicator), from its
+/// definitions.json.
+fn tester_cases(tester: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(tester.join("lib/common/testResources/definitions.json"))
+        .expect("the tester's definitions.json");
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let mut cases: Vec<(String, String)> = doc["definitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| {
+            d["logSource"] == "runtime-monitoring" && d["alias"] == "threatIntel/request.sh"
+        })
+        .filter_map(|d| {
+            Some((
+                d["findingType"].as_str()?.to_string(),
+                d["indicator"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    cases.sort();
+    cases.dedup();
+    cases
+}
+
+/// Whether a finding of `kind` names `domain` in its evidence.
+fn names(f: &Value, kind: &str, domain: &str) -> bool {
+    f["type"] == kind
+        && f["evidence"].as_array().is_some_and(|e| {
+            e.iter()
+                .any(|i| i["key"] == "domain" && i["value"] == domain)
+        })
+}
+
+#[test]
+fn threat_intel_types_fire_on_real_queries_and_connections() {
+    if !privileged("threat_intel_types_fire_on_real_queries_and_connections") {
+        return;
+    }
+    let tmp = tempfile::tempdir_in("/var/tmp").unwrap();
+    let dir = tmp.path();
+    // Loopback addresses of our own: the resolver, and the "malicious" hosts.
+    let net = (std::process::id() % 200 + 20) as u8;
+    let host = |last: u8| Ipv4Addr::new(127, 77, net, last);
+    let _resolver = StubResolver::start(host(53), host(80));
+    let resolv = dir.join("resolv.conf");
+    std::fs::write(
+        &resolv,
+        format!("nameserver {}\noptions timeout:1 attempts:1\n", host(53)),
+    )
+    .unwrap();
+
+    // A binary the operator's list names by hash.
+    let implant = dir.join("implant");
+    let mut bytes = std::fs::read("/bin/true").unwrap();
+    bytes.extend_from_slice(format!("harrier-intel-test-{}", std::process::id()).as_bytes());
+    std::fs::write(&implant, &bytes).unwrap();
+    std::fs::set_permissions(
+        &implant,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    let intel = dir.join("intel");
+    std::fs::create_dir(&intel).unwrap();
+    std::fs::write(
+        intel.join("test.txt"),
+        format!(
+            "[command-and-control]\n{}\n[crypto-mining]\n{}\n[blackhole]\n{}\n[drop-point]\n{}\n[tor-entry]\n{}\n[tor-relay]\n{}\n[custom]\n{sha}\n",
+            host(10), host(11), host(12), host(13), host(14), host(15)
+        ),
+    )
+    .unwrap();
+    let config = dir.join("harrier.toml");
+    std::fs::write(
+        &config,
+        format!("[intel]\ndirs = [\"{}\"]\n", intel.display()),
+    )
+    .unwrap();
+    let agent = Agent::start(&dir.join("admin.sock"), &config, None);
+
+    // DNS: our own script for the tester's domains, and the tester itself.
+    let script = repo_root().join("tests/scripts/guardduty-dns.sh");
+    with_resolver(&resolv, dir, &script, &[]);
+    let tester = std::env::var_os("HARRIER_GUARDDUTY_TESTER").map(PathBuf::from);
+    let request = tester
+        .as_ref()
+        .map(|t| t.join("lib/common/testResources/scenarios/threatIntel/request.sh"))
+        .filter(|p| p.is_file());
+    let from_tester = match (&tester, &request) {
+        (Some(t), Some(request)) => {
+            let cases = tester_cases(t);
+            let types: Vec<&str> = cases.iter().map(|(k, _)| k.as_str()).collect();
+            assert!(
+                DNS_TYPES.iter().all(|(k, _)| types.contains(k)),
+                "the tester's runtime DNS cases: {cases:?}"
+            );
+            for (_, indicator) in &cases {
+                with_resolver(&resolv, dir, request, &[("INDICATOR", indicator)]);
+            }
+            cases
+        }
+        _ => {
+            println!(
+                "SKIPPED: the unmodified amazon-guardduty-tester run (set HARRIER_GUARDDUTY_TESTER to a checkout of awslabs/amazon-guardduty-tester); tests/scripts/guardduty-dns.sh covered its domains"
+            );
+            Vec::new()
+        }
+    };
+
+    // Connections to the declared addresses (nothing listens: refused).
+    let connect = |ip: Ipv4Addr| {
+        python(&format!(
+            "import socket\ns = socket.socket()\ntry: s.connect(('{ip}', 9))\nexcept OSError: pass"
+        ))
+    };
+    let mut expected: Vec<(&str, u32)> = vec![
+        ("Backdoor:Runtime/C&CActivity.B", connect(host(10))),
+        ("CryptoCurrency:Runtime/BitcoinTool.B", connect(host(11))),
+        ("Trojan:Runtime/BlackholeTraffic", connect(host(12))),
+        ("Trojan:Runtime/DropPoint", connect(host(13))),
+        ("UnauthorizedAccess:Runtime/TorClient", connect(host(14))),
+    ];
+    // A relay accepts a connection from another relay.
+    let relay = python(&format!(
+        "import socket\nl = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(1)\n\
+         c = socket.socket(); c.bind(('{}', 0)); c.connect(l.getsockname())\nl.accept()[0].close()",
+        host(15)
+    ));
+    expected.push(("UnauthorizedAccess:Runtime/TorRelay", relay));
+    expected.push((
+        "Execution:Runtime/MaliciousFileExecuted.Custom",
+        run(&implant, &[]),
+    ));
+
+    let domains_named = |findings: &[Value]| {
+        DNS_TYPES
+            .iter()
+            .map(|(k, d)| (k.to_string(), d.to_string()))
+            .chain(from_tester.iter().cloned())
+            .filter(|(k, d)| !findings.iter().any(|f| names(f, k, d)))
+            .collect::<Vec<_>>()
+    };
+    let findings =
+        agent.collect(|f| missing(f, &expected).0.is_empty() && domains_named(f).is_empty());
+    let (absent, seen) = missing(&findings, &expected);
+    let unnamed = domains_named(&findings);
+    assert!(
+        absent.is_empty() && unnamed.is_empty(),
+        "missing: {absent:?}; DNS types without their domain: {unnamed:?}\nseen:\n{seen}"
+    );
+}
