@@ -63,11 +63,11 @@ impl World {
         std::fs::create_dir_all(dir.join("plugins")).unwrap();
         std::fs::write(dir.join(format!("plugins/{listed}.wasm")), wasm).unwrap();
         let manifest = format!(
-            "name = \"{name}\"\nversion = \"{version}\"\nvendor = \"Test\"\ndescription = \"test\"\nwit = \"^0.1\"\n\n[[plugin]]\nname = \"{listed}\"\nfile = \"plugins/{listed}.wasm\"\nversion = \"1.0.0\"\n"
+            "name = \"{name}\"\nversion = \"{version}\"\nvendor = \"Test\"\ndescription = \"test\"\nwit = \"^0.2\"\n\n[[plugin]]\nname = \"{listed}\"\nfile = \"plugins/{listed}.wasm\"\nversion = \"1.0.0\"\n"
         );
         std::fs::write(dir.join("pack.toml"), manifest).unwrap();
         let opts = BuildOptions {
-            default_wit: "^0.1".into(),
+            default_wit: "^0.2".into(),
             ..BuildOptions::default()
         };
         harrier_packs::build(&dir, &opts).unwrap();
@@ -128,6 +128,7 @@ impl Running {
             name: MINER.into(),
             wasm: Arc::from(miner().wasm),
             default_config: miner().default_config.into(),
+            permissions: harrier_plugins::Permissions::NONE,
         }]));
         catalog.add(PackSource::new(world.config(), harrier_events::WIT_VERSION));
         let compile = Box::new(move |spec: harrier_plugins::PluginSpec| {

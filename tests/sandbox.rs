@@ -252,16 +252,25 @@ fn non_components_and_wrong_worlds_are_refused() {
         "{empty}"
     );
 
-    let future = wat::parse_str(r#"(component (import "harrier:detector/host@0.2.0" (instance (export "now-ns" (func (result u64))))))"#).unwrap();
-    let future = load_bytes("future.wasm", future);
-    assert!(
-        matches!(future.reason, LoadFailure::WrongWorld(_)),
-        "{future}"
-    );
-    assert!(
-        future.to_string().contains("harrier:detector/host@0.2.0"),
-        "{future}"
-    );
+    // Built against the previous contract, or a later one: refused, naming
+    // both versions, before anything is linked.
+    for found in ["0.1.0", "9.0.0"] {
+        let wat = format!(
+            r#"(component (import "harrier:detector/host@{found}" (instance (export "now-ns" (func (result u64))))))"#
+        );
+        let other = load_bytes("other.wasm", wat::parse_str(&wat).unwrap());
+        assert!(
+            matches!(&other.reason, LoadFailure::ContractVersion { found: f } if f == found),
+            "{other}"
+        );
+        let text = other.to_string();
+        assert!(
+            text.contains(&format!("harrier:detector@{found}"))
+                && text.contains(&format!("@{}", harrier_events::WIT_VERSION))
+                && text.contains("rebuild"),
+            "{text}"
+        );
+    }
 }
 
 #[test]
@@ -403,13 +412,12 @@ mod agent {
     use super::*;
     use std::sync::mpsc;
 
+    use harrier_catalog::directory::DirectorySource;
+    use harrier_catalog::{Catalog, Settings, WatchConfig, Watcher};
     use harrier_enrich::{EnrichConfig, Enricher};
     use harrier_findings::{MergeConfig, Merger};
     use harrier_pipeline::agent::{AgentConfig, Clock};
-    use harrier_pipeline::reload::LoadFn;
-    use harrier_pipeline::{
-        Agent, DetectorSet, EnricherServices, Pipeline, QuarantinePolicy, ReloadConfig, Reloader,
-    };
+    use harrier_pipeline::{Agent, DetectorSet, EnricherServices, Pipeline, QuarantinePolicy};
     use harrier_tests::GeneratedSource;
 
     fn services() -> Arc<EnricherServices> {
@@ -539,32 +547,28 @@ mod agent {
         );
         let (agent, handle) = Agent::new(pipeline, Box::new(source), agent_config());
         let agent_thread = std::thread::spawn(move || agent.run().map(|_| ()));
-        let load: LoadFn = Box::new(move |path| {
-            let wasm = std::fs::read(path).map_err(|e| e.to_string())?;
+        // Every file of the directory is the sleeper, granted clocks.
+        let settings = Settings {
+            limits: PluginLimits {
+                call_deadline_ms: 100,
+                ..PluginLimits::default()
+            },
+            ..Settings::default()
+        };
+        let mut catalog = Catalog::new(settings);
+        let config = WatchConfig::default();
+        catalog.add(DirectorySource::new(dir.path(), config.debounce));
+        let compile = Box::new(move |spec: PluginSpec| {
             let spec = PluginSpec {
                 permissions: granted(&[Permission::WasiClocks]),
-                ..spec(
-                    &path.display().to_string(),
-                    wasm,
-                    r#"{"init":"sleep"}"#,
-                    PluginLimits {
-                        call_deadline_ms: 100,
-                        ..PluginLimits::default()
-                    },
-                )
+                config_json: r#"{"init":"sleep"}"#.into(),
+                ..spec
             };
             engine
                 .load(spec, services.clone())
                 .map_err(|e| e.reason.to_string())
         });
-        let reloader = Reloader::start(
-            vec![dir.path().to_path_buf()],
-            Vec::new(),
-            load,
-            handle.clone(),
-            ReloadConfig::default(),
-        )
-        .unwrap();
+        let reloader = Watcher::start(catalog, compile, handle.clone(), config).unwrap();
         let written = Instant::now();
         std::fs::write(dir.path().join("sleepy.wasm"), hostile_wasm()).unwrap();
         while reloader.stats().refusals == 0 {

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use harrier_events::Event;
 use harrier_events::capture::CaptureReader;
 use harrier_plugins::{
-    EngineConfig, NoHostServices, Plugin, PluginEngine, PluginLimits, PluginSource, PluginSpec,
+    EngineConfig, NoHostServices, Permissions, Plugin, PluginEngine, PluginLimits, PluginSource,
+    PluginSpec,
 };
 use harrier_tests::repo_root;
 

@@ -52,7 +52,7 @@ pub use config::{ConfigError, Policy};
 pub use finding::{FindingBuilder, FindingSpec, Severity};
 
 /// The WIT package version these bindings were generated from.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
 
 /// What a detector implements; [`export_detector!`] turns it into the
 /// component's exports.

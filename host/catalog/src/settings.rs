@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use harrier_plugins::{PluginLimits, Permissions};
+use harrier_plugins::{Permissions, PluginLimits};
 use serde_json::{Map, Value};
 
 /// Operator settings applied to every spec a source offers.

@@ -234,7 +234,7 @@ impl Config {
             .map(harrier_packs::config::deprecated_keys)
             .unwrap_or_default();
         Ok((toml::from_str(text)?, deprecated))
-
+    }
 
     /// Check every value is in its range: a configuration the agent would
     /// accept and then be useless (or unresponsive) under is refused.

@@ -215,7 +215,8 @@ mod tests {
 
     #[test]
     fn reads_declared_permissions() {
-        let manifest = "[package]\nname = \"d\"\n[package.metadata.harrier]\npermissions = [\"intel\"]\n";
+        let manifest =
+            "[package]\nname = \"d\"\n[package.metadata.harrier]\npermissions = [\"intel\"]\n";
         assert_eq!(permissions(manifest).unwrap(), ["intel"]);
         assert!(permissions("[package]\nname = \"d\"\n").unwrap().is_empty());
         assert!(permissions("[package.metadata.harrier]\npermissions = \"intel\"\n").is_err());

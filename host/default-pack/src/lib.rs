@@ -1,7 +1,7 @@
 //! Harrier's default detectors, embedded in the binary.
 //!
 //! The build script compiles every crate under `plugins/rust/` to a
-//! WebAssembly component (world `harrier:detector/detector@0.1.0`, no WASI
+//! WebAssembly component (world `harrier:detector/detector@0.2.0`, no WASI
 //! imports) and embeds it with its default configuration.
 
 #![deny(missing_docs)]

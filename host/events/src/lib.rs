@@ -23,4 +23,4 @@ pub use bindings::{Detector, DetectorPre};
 pub use kind::UnknownKind;
 
 /// The WIT package version this host implements.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";

@@ -104,9 +104,8 @@ impl Pipeline {
     }
 
     fn process_run(&mut self, events: &mut [Event]) {
-        let enricher = self.services.enricher();
         for event in events.iter_mut() {
-            enricher.observe(event);
+            self.services.observe(event);
             self.events_by_kind[event.detail.kind().index()] += 1;
         }
         let Some(last) = events.last() else { return };

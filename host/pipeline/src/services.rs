@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use harrier_enrich::Enricher;
-use harrier_events::{FileWriteInfo, IndicatorKind, IntelHit, ProcessInfo};
+use harrier_events::{Event, EventDetail, FileWriteInfo, IndicatorKind, IntelHit, ProcessInfo};
 use harrier_intel::{IntelStore, Kind, ResolvedNames};
 use harrier_plugins::HostServices;
 use harrier_plugins::host::wall_clock_ns;
@@ -40,6 +40,24 @@ impl EnricherServices {
             intel,
             resolved,
             ..self
+        }
+    }
+
+    /// Enrich `event` and learn from it before detectors see it: the
+    /// process table, and
+    /// which name each address of a DNS answer was resolved from (so a
+    /// connection to it is judged by that name too).
+    pub fn observe(&self, event: &mut Event) {
+        self.enricher.observe(event);
+        if let EventDetail::DnsAnswer(answer) = &event.detail
+            && answer.rcode == 0
+        {
+            for record in &answer.answers {
+                if let Ok(addr) = record.value.parse() {
+                    self.resolved
+                        .insert(addr, &answer.query, record.ttl, event.time_ns);
+                }
+            }
         }
     }
 

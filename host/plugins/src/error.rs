@@ -23,6 +23,15 @@ pub enum LoadFailure {
     /// host speaks (missing exports, wrong WIT version, unknown imports).
     #[error("does not implement world harrier:detector/detector@{version}: {0}", version = harrier_events::WIT_VERSION)]
     WrongWorld(String),
+    /// The component was built against another version of the contract.
+    #[error(
+        "built against contract harrier:detector@{found}, but this host implements @{version}: rebuild the detector against this release's wit/ (or its SDK)",
+        version = harrier_events::WIT_VERSION
+    )]
+    ContractVersion {
+        /// The version its `harrier:detector` imports and exports name.
+        found: String,
+    },
     /// Instantiation, `metadata`, `init` or `self-test` failed.
     #[error("{stage} failed: {error}")]
     Startup {

@@ -175,6 +175,9 @@ impl Plugin {
             reason,
         };
         let wrong_world = |e: wasmtime::Error| fail(LoadFailure::WrongWorld(format!("{e:#}")));
+        if let Some(found) = other_contract_version(engine.engine(), &component) {
+            return Err(fail(LoadFailure::ContractVersion { found }));
+        }
         let (linker, denied) =
             linker_for(engine.engine(), &component, spec.permissions).map_err(wrong_world)?;
         let instance_pre = linker.instantiate_pre(&component).map_err(wrong_world)?;
@@ -663,4 +666,19 @@ fn validate_metadata(m: &Metadata) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The version of `harrier:detector` a component's imports or exports name,
+/// if it is not the one this host implements.
+fn other_contract_version(engine: &wasmtime::Engine, component: &Component) -> Option<String> {
+    let ty = component.component_type();
+    let names = ty
+        .imports(engine)
+        .map(|(name, _)| name)
+        .chain(ty.exports(engine).map(|(name, _)| name));
+    names
+        .filter_map(|name| name.strip_prefix("harrier:detector/")?.split_once('@'))
+        .map(|(_, version)| version)
+        .find(|version| *version != harrier_events::WIT_VERSION)
+        .map(str::to_string)
 }

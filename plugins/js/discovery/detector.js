@@ -12,7 +12,7 @@
 // Types follow jco's mapping of the WIT: records are objects with camelCase
 // fields, variants are { tag, val }, enums are strings, u64/s64 are BigInt.
 
-import { log } from 'harrier:detector/host@0.1.0';
+import { log } from 'harrier:detector/host@0.2.0';
 
 const NAME = 'discovery-js';
 const VERSION = '0.1.0';

@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use harrier_catalog::{WatchConfig, Watcher};
 use harrier_enrich::Enricher;
+use harrier_intel::{IntelStore, ResolvedNames};
 use harrier_pipeline::{Agent, EnricherServices};
 use harrier_sensor::{LiveSensor, SensorConfig};
 

@@ -112,7 +112,7 @@ pub const MALICIOUS_FILE_CUSTOM: FindingSpec = FindingSpec {
 };
 
 /// Every finding type of this detector.
-pub const SPECS: [FindingSpec; 7] = [
+pub const SPECS: [FindingSpec; 8] = [
     NEW_BINARY,
     NEW_LIBRARY,
     MALICIOUS_FILE,
