@@ -46,7 +46,7 @@ pub use bindings::harrier::detector::types::{
     FilePathEvent, FilePathPairEvent, FileWriteEvent, FileWriteInfo, Finding, ForkEvent, LogLevel,
     MemfdEvent, Metadata, MmapExecEvent, ModuleEvent, MountEvent, NamespaceEvent, NetEvent,
     Process, ProcessInfo, ProcessVmWriteEvent, PtraceEvent, SocketAddress, SocketEvent,
-    UserfaultfdEvent,
+    UserfaultfdEvent, WorkloadInfo,
 };
 pub use config::{ConfigError, Policy};
 pub use finding::{FindingBuilder, FindingSpec, Severity};

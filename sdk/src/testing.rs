@@ -157,6 +157,7 @@ pub fn process_info(pid: u32, ppid: u32, exe: &str) -> ProcessInfo {
         cwd: String::new(),
         user_name: Some("root".to_string()),
         exe_sha256: None,
+        workload: None,
     }
 }
 
@@ -330,6 +331,7 @@ mod tests {
             cwd: String::new(),
             user_name: None,
             exe_sha256: None,
+            workload: None,
         };
         host.add_process(mk(1, 0, "/sbin/init"))
             .add_process(mk(2, 1, "/usr/sbin/sshd"))

@@ -16,7 +16,7 @@ pub use bindings::harrier::detector::types::{
     FilePathEvent, FilePathPairEvent, FileWriteEvent, FileWriteInfo, Finding, ForkEvent, LogLevel,
     MemfdEvent, Metadata, MmapExecEvent, ModuleEvent, MountEvent, NamespaceEvent, NetEvent,
     Process, ProcessInfo, ProcessVmWriteEvent, PtraceEvent, SocketAddress, SocketEvent,
-    UserfaultfdEvent,
+    UserfaultfdEvent, WorkloadInfo,
 };
 pub use bindings::harrier::detector::{host, types};
 pub use bindings::{Detector, DetectorPre};

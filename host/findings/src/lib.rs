@@ -37,12 +37,13 @@ mod time;
 
 pub use config::{ConfigError, MergeConfig, Suppression};
 pub use finding::{
-    ATTACK_SEQUENCE_TYPE, ContainerSection, EventEntry, EvidenceItem, NATIVE_SCHEMA_V1,
-    ProcessSection, SCHEMA_VERSION, SeverityLabel, UnifiedFinding,
+    ATTACK_SEQUENCE_TYPE, ContainerSection, EventEntry, EvidenceItem, KubernetesSection,
+    NATIVE_SCHEMA_V1, ProcessSection, SCHEMA_VERSION, SeverityLabel, UnifiedFinding,
 };
 pub use format::Format;
 pub use input::{
-    AncestorSummary, ContainerContext, DetectorRef, EventRef, FindingInput, ProcessContext,
+    AncestorSummary, ContainerContext, DetectorRef, EventRef, FindingInput, KubernetesContainer,
+    KubernetesWorkload, ProcessContext, SecurityContext,
 };
 pub use merge::{Emission, EmissionKind, MergeStats, Merger};
 pub use sink::{

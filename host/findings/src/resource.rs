@@ -80,6 +80,7 @@ mod tests {
                 ..Default::default()
             },
             container: None,
+            kubernetes: None,
             events: vec![],
             time_ns: 0,
         }
@@ -113,7 +114,7 @@ mod tests {
         for i in [&mut a, &mut b] {
             i.container = Some(ContainerContext {
                 id: "c1".into(),
-                pod_uid: None,
+                ..Default::default()
             });
         }
         assert_eq!(merge_key(&a, 3), merge_key(&b, 3));

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use harrier_pipeline::reload::LoadFn;
 use harrier_pipeline::{Agent, AgentHandle, EnricherServices, ReloadConfig, Reloader};
 use harrier_plugins::{PluginEngine, PluginSource};
+use harrier_runtime::{NodeIdentity, RuntimeMetadata};
 use harrier_sensor::{LiveSensor, SensorConfig};
 
 use super::{admin, assemble, require_root, shutdown_sinks, signals};
@@ -28,8 +29,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     require_root("harrier run")?;
     let started = Instant::now();
+    let node = NodeIdentity::from_env(
+        config.findings.node.as_deref(),
+        config.findings.cluster.as_deref(),
+    );
+    config.findings.node = node.node_name;
+    config.findings.cluster = node.cluster_name;
 
     let enricher = Arc::new(Enricher::new(config.enrich.clone()));
+    let runtime = start_runtime(&config, &enricher)?;
     let seeded = enricher.seed_from_proc().context("reading /proc")?;
     let services = Arc::new(EnricherServices::live(enricher));
     let assembled = assemble(&config, services.clone())?;
@@ -74,14 +82,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             }
         },
     )?;
+    let admin_state = admin::AdminState {
+        handle: handle.clone(),
+        sinks: assembled.sinks.clone(),
+        runtime: runtime.clone(),
+    };
     let admin = if config.admin.enabled {
-        Some(admin::serve(
-            &config.admin.socket,
-            handle.clone(),
-            assembled.sinks.clone(),
-        )?)
+        Some(admin::serve(&config.admin.socket, admin_state.clone())?)
     } else {
         None
+    };
+    let metrics_listener = match &config.admin.metrics_address {
+        Some(address) => Some(admin::serve_tcp(address, admin_state)?),
+        None => None,
     };
 
     // Start-up parsed the kernel's BTF and compiled every detector; give the
@@ -107,6 +120,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     drop(reloader);
     drop(pack_watcher);
     drop(admin);
+    drop(metrics_listener);
+    drop(runtime);
     shutdown_sinks(assembled.sinks);
     drop(assembled.engine);
     tracing::info!(
@@ -116,6 +131,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         "stopped"
     );
     Ok(())
+}
+
+/// Starts the container-runtime metadata source (unless disabled) and gives
+/// it to the enricher.
+fn start_runtime(
+    config: &Config,
+    enricher: &Arc<Enricher>,
+) -> anyhow::Result<Option<Arc<RuntimeMetadata>>> {
+    if !config.runtime.enabled {
+        return Ok(None);
+    }
+    let runtime =
+        Arc::new(RuntimeMetadata::start(&config.runtime).context("starting runtime clients")?);
+    enricher.set_workload_source(runtime.clone());
+    Ok(Some(runtime))
 }
 
 /// Files of plugin directories loaded at start-up: (path, name, sha256).
