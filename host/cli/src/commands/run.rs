@@ -92,9 +92,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    // The state holds the outputs: only the servers may keep it, so the
+    // outputs are flushed once they stop.
     let metrics_listener = match &config.admin.metrics_address {
         Some(address) => Some(admin::serve_tcp(address, admin_state)?),
-        None => None,
+        None => {
+            drop(admin_state);
+            None
+        }
     };
 
     // Start-up parsed the kernel's BTF and compiled every detector; give the
