@@ -17,6 +17,14 @@ command -v npm >/dev/null || need_apt+=(npm)
 command -v nc.traditional >/dev/null || need_apt+=(netcat-traditional)
 command -v ssh >/dev/null || need_apt+=(openssh-client)
 command -v debugfs >/dev/null || need_apt+=(e2fsprogs)
+# The CRI client's build compiles the CRI protobufs.
+command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
+# Real container runtimes for the runtime tests (started by the tests on
+# private paths) and a static busybox to make their image from.
+command -v containerd >/dev/null || need_apt+=(containerd)
+command -v runc >/dev/null || need_apt+=(runc)
+[ -x /usr/sbin/dockerd ] || need_apt+=(docker.io)
+dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 if ((${#need_apt[@]})); then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

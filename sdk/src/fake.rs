@@ -295,6 +295,7 @@ fn process_info_of(event: &Event) -> ProcessInfo {
         cwd: String::new(),
         user_name: (p.uid == 0).then(|| "root".to_string()),
         exe_sha256: None,
+        workload: None,
     }
 }
 

@@ -47,6 +47,7 @@ pub use bindings::harrier::detector::types::{
     FileWriteInfo, Finding, ForkEvent, IndicatorKind, IntelHit, LogLevel, MemfdEvent, Metadata,
     MmapExecEvent, ModuleEvent, MountEvent, NamespaceEvent, NetEvent, Process, ProcessInfo,
     ProcessVmWriteEvent, PtraceEvent, RawString, SocketAddress, SocketEvent, UserfaultfdEvent,
+    WorkloadInfo,
 };
 pub use config::{ConfigError, Policy};
 pub use finding::{FindingBuilder, FindingSpec, Severity};

@@ -177,6 +177,7 @@ pub fn process_info(pid: u32, ppid: u32, exe: &str) -> ProcessInfo {
         cwd: String::new(),
         user_name: Some("root".to_string()),
         exe_sha256: None,
+        workload: None,
     }
 }
 
@@ -403,6 +404,7 @@ mod tests {
             cwd: String::new(),
             user_name: None,
             exe_sha256: None,
+            workload: None,
         };
         host.add_process(mk(1, 0, "/sbin/init"))
             .add_process(mk(2, 1, "/usr/sbin/sshd"))

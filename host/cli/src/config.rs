@@ -15,6 +15,7 @@ use harrier_pipeline::QuarantinePolicy;
 use harrier_pipeline::agent::AgentConfig;
 use harrier_plugins::limits::check_range;
 use harrier_plugins::{EngineConfig, Permissions, PluginLimits};
+use harrier_runtime::RuntimeConfig;
 use serde::Deserialize;
 
 use crate::cli::{DetectorArgs, OutputArgs};
@@ -27,6 +28,8 @@ pub struct Config {
     pub sensor: SensorSection,
     /// `[enrich]`: process table, hashing, recent writes.
     pub enrich: EnrichConfig,
+    /// `[runtime]`: container runtimes asked for workload names.
+    pub runtime: RuntimeConfig,
     /// `[plugins]`: detectors and their sandbox.
     pub plugins: PluginsSection,
     /// `[quarantine]`: when misbehaving detectors are taken out of service.
@@ -188,6 +191,9 @@ pub struct AdminSection {
     pub enabled: bool,
     /// Unix socket path, root-only ("/run/harrier/admin.sock").
     pub socket: PathBuf,
+    /// TCP `host:port` also serving `/metrics` and `/healthz` (for
+    /// Prometheus and Kubernetes probes); unset: none.
+    pub metrics_address: Option<String>,
 }
 
 impl Default for AdminSection {
@@ -195,6 +201,7 @@ impl Default for AdminSection {
         Self {
             enabled: true,
             socket: PathBuf::from("/run/harrier/admin.sock"),
+            metrics_address: None,
         }
     }
 }
@@ -426,6 +433,23 @@ mod tests {
         let (config, deprecated) =
             Config::parse_noting_deprecated("[packs]\nallow_unsigned = true\n").unwrap();
         assert!(config.packs.allow_unsigned && deprecated.is_empty());
+    }
+
+    #[test]
+    fn the_kubernetes_configmap_is_a_valid_configuration() {
+        let manifest = include_str!("../../../deploy/kubernetes/configmap.yaml");
+        let (_, block) = manifest
+            .split_once("  harrier.toml: |\n")
+            .expect("the ConfigMap holds harrier.toml");
+        let text: String = block
+            .lines()
+            .map(|l| l.strip_prefix("    ").unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let config = Config::parse(&text).unwrap();
+        assert_eq!(config.enrich.proc_root, PathBuf::from("/host/proc"));
+        assert_eq!(config.admin.metrics_address.as_deref(), Some("0.0.0.0:9464"));
+        assert!(config.runtime.cri_sockets.iter().all(|p| p.starts_with("/host/run")));
     }
 
     #[test]

@@ -21,6 +21,8 @@ use serde::Deserialize;
 /// | `hash_max_file_bytes` | `134217728` (128 MiB) | executables larger than this are not hashed |
 /// | `hash_cache_entries` | `4096` | executables (by dev, inode, mtime) whose hash is cached |
 /// | `hash_queue_len` | `1024` | pending hash jobs; further jobs are dropped and counted |
+/// | `max_cgroups` | `65536` | cgroup v2 directories indexed by id |
+/// | `cgroup2_mount` | unset | where the cgroup2 hierarchy is mounted; unset: found in `<proc_root>/self/mountinfo` (when `read_proc`) |
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EnrichConfig {
@@ -46,6 +48,10 @@ pub struct EnrichConfig {
     pub hash_cache_entries: usize,
     /// Capacity of the queue feeding the hashing thread.
     pub hash_queue_len: usize,
+    /// Most cgroup v2 directories indexed by id.
+    pub max_cgroups: usize,
+    /// Where the cgroup2 hierarchy is mounted (unset: discovered).
+    pub cgroup2_mount: Option<PathBuf>,
 }
 
 impl Default for EnrichConfig {
@@ -61,6 +67,8 @@ impl Default for EnrichConfig {
             hash_max_file_bytes: 128 * 1024 * 1024,
             hash_cache_entries: 4096,
             hash_queue_len: 1024,
+            max_cgroups: 65_536,
+            cgroup2_mount: None,
         }
     }
 }

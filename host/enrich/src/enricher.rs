@@ -3,20 +3,23 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use harrier_events::{
-    Event, EventDetail, ExecEvent, FileWriteInfo, ForkEvent, Process, ProcessInfo,
+    Event, EventDetail, ExecEvent, FileWriteInfo, ForkEvent, Process, ProcessInfo, WorkloadInfo,
 };
 use parking_lot::Mutex;
 
+use crate::cgroups::CgroupPaths;
 use crate::config::EnrichConfig;
 use crate::hasher::{HashJob, Hasher};
 use crate::procfs::{FileKey, ProcFs, ProcSnapshot};
 use crate::stats::{Counters, EnrichStats, bump, get};
 use crate::table::{Container, Entry, Table};
 use crate::users::UserNames;
+use crate::workload::{Workload, WorkloadSource};
 use crate::writes::{Change, RecentWrites};
 
 /// How often (in event time) exited processes and old writes are swept.
@@ -48,6 +51,10 @@ pub struct Enricher {
     hasher: Hasher,
     writes: RecentWrites,
     users: UserNames,
+    /// Cgroup v2 ids (from the kernel) to paths and containers.
+    cgroups: CgroupPaths,
+    /// Where workload metadata comes from (unset: cgroup identity only).
+    workloads: OnceLock<Arc<dyn WorkloadSource>>,
     counters: Arc<Counters>,
     /// The shared empty string, for unknown executables.
     empty: Arc<str>,
@@ -74,10 +81,35 @@ impl Enricher {
             hasher,
             writes: RecentWrites::new(window_ns, config.max_recent_writes),
             users: UserNames::new(config.host_root.join("etc/passwd")),
+            cgroups: match (&config.cgroup2_mount, config.read_proc) {
+                (Some(mount), _) => {
+                    CgroupPaths::at(Some(mount.clone()), "/".into(), config.max_cgroups)
+                }
+                (None, true) => CgroupPaths::discover(&config.proc_root, config.max_cgroups),
+                (None, false) => CgroupPaths::at(None, "/".into(), 0),
+            },
+            workloads: OnceLock::new(),
             counters,
             empty: Arc::from(""),
             config,
         }
+    }
+
+    /// Gives the enricher a source of workload metadata (pod, namespace,
+    /// image, …) for the containers it sees; only the first call counts.
+    /// Every container already known is announced to it.
+    pub fn set_workload_source(&self, source: Arc<dyn WorkloadSource>) {
+        if self.workloads.set(source).is_ok() {
+            for container in self.table.containers() {
+                self.announce(&container);
+            }
+        }
+    }
+
+    /// What the workload source knows of `container_id`, waiting up to
+    /// `wait` for a look-up under way (for findings; never on the event path).
+    pub fn workload(&self, container_id: &str, wait: Duration) -> Option<Arc<Workload>> {
+        self.workloads.get()?.workload_settled(container_id, wait)
     }
 
     /// The configuration this enricher runs with.
@@ -126,7 +158,10 @@ impl Enricher {
         match &event.detail {
             EventDetail::Fork(fork) => self.on_fork(process, fork, now),
             EventDetail::Exit(_) => self.on_exit(process, now),
-            EventDetail::FileUnlink(u) if u.result >= 0 => self.writes.remove(&u.path),
+            EventDetail::FileUnlink(u) if u.result >= 0 => {
+                self.writes.remove(&u.path);
+                self.cgroup_removed(&u.path);
+            }
             detail if writes_file => self.on_file_change(detail, pid, exe, now),
             _ => {}
         }
@@ -209,6 +244,30 @@ impl Enricher {
         self.writes.expire(now_ns);
     }
 
+    /// A cgroup directory was removed: forget its id and, if it was a
+    /// container's, tell the workload source the container is gone.
+    fn cgroup_removed(&self, path: &str) {
+        if let Some(container) = self.cgroups.forget(path)
+            && let Some(source) = self.workloads.get()
+        {
+            source.container_gone(&container.id);
+        }
+    }
+
+    /// Tells the workload source about a container (it looks it up once).
+    fn announce(&self, container: &Container) {
+        if let Some(source) = self.workloads.get() {
+            source.container_seen(&container.id, container.runtime);
+        }
+    }
+
+    /// Announces the container of a new or changed table entry.
+    fn announce_entry(&self, entry: &Entry) {
+        if let Some(container) = &entry.container {
+            self.announce(container);
+        }
+    }
+
     /// A snapshot of the counters.
     pub fn stats(&self) -> EnrichStats {
         let c = &self.counters;
@@ -225,6 +284,10 @@ impl Enricher {
             hash_failed: get(&c.hash_failed),
             hash_dropped: get(&c.hash_dropped),
             recent_writes_tracked: self.writes.len() as u64,
+            cgroups_indexed: self.cgroups.len() as u64,
+            cgroups_resolved: get(&self.cgroups.counters().resolved),
+            cgroups_unresolved: get(&self.cgroups.counters().unresolved),
+            cgroup_walks: get(&self.cgroups.counters().walks),
         }
     }
 
@@ -245,6 +308,7 @@ impl Enricher {
         let (entry, inserted) = self.table.get_or_insert(pid, entry);
         if inserted {
             bump(&self.counters.lazily_loaded);
+            self.announce_entry(&entry);
         }
         Some(entry)
     }
@@ -264,27 +328,45 @@ impl Enricher {
     /// executable when `want_exe`.
     fn fill(&self, process: &mut Process, want_exe: bool) -> Option<Arc<str>> {
         let pid = process.pid;
+        let cgroup_id = process.cgroup_id.unwrap_or(0);
         {
             let shard = self.table.shard(pid).read();
             if let Some(entry) = shard.get(&pid)
                 && entry.uid == process.uid
                 && entry.euid == process.euid
+                && (cgroup_id == 0 || entry.cgroup_id == cgroup_id)
             {
                 fill_from(process, entry);
                 return want_exe.then(|| entry.exe.clone());
             }
         }
-        // Slow path: first sight, or credentials changed.
+        // Slow path: first sight, credentials changed, or a new cgroup.
+        // The kernel's cgroup id names the container even when the process
+        // is already gone from /proc; it wins over what /proc or the parent said.
+        let from_kernel = (cgroup_id != 0)
+            .then(|| self.cgroups.resolve(cgroup_id))
+            .flatten()
+            .map(|c| c.container);
         let known = self
             .table
             .update(pid, |entry| {
                 entry.uid = process.uid;
                 entry.euid = process.euid;
+                entry.cgroup_id = cgroup_id;
+                if let Some(container) = &from_kernel {
+                    entry.container = container.clone();
+                }
             })
             .is_some();
         if !known {
-            let entry = self.load(pid, process);
+            let mut entry = self.load(pid, process);
+            entry.cgroup_id = cgroup_id;
+            if let Some(container) = &from_kernel {
+                entry.container = container.clone();
+            }
             self.insert(pid, entry);
+        } else if let Some(Some(container)) = &from_kernel {
+            self.announce(container);
         }
         let shard = self.table.shard(pid).read();
         let entry = shard.get(&pid)?;
@@ -313,10 +395,12 @@ impl Enricher {
             cmdline: self.arc_or_empty(&process.comm),
             cwd: self.empty.clone(),
             start_time_ns: 0,
+            cgroup_id: 0,
             container: process.container_id.as_ref().map(|id| {
                 Arc::new(Container {
                     id: id.as_str().into(),
                     pod_uid: None,
+                    runtime: crate::container::Runtime::Unknown,
                 })
             }),
             hash: None,
@@ -344,6 +428,7 @@ impl Enricher {
             cmdline: self.arc_or_empty(&snap.cmdline),
             cwd: self.arc_or_empty(&snap.cwd),
             start_time_ns: snap.start_time_ns,
+            cgroup_id: 0,
             container: snap.container.map(|c| Arc::new(c.into())),
             hash,
             exited_ns: None,
@@ -394,6 +479,16 @@ impl Enricher {
         } else {
             None
         };
+        if let Some(Some(c)) = &container {
+            self.announce(c);
+        }
+        // A container the kernel's cgroup id named is not second-guessed.
+        let kernel_named = self
+            .table
+            .shard(pid)
+            .read()
+            .get(&pid)
+            .is_some_and(|e| e.cgroup_id != 0 && e.container.is_some());
         self.table.update(pid, |entry| {
             entry.exe = exe;
             entry.cmdline = cmdline;
@@ -406,7 +501,9 @@ impl Enricher {
             entry.uid = process.uid;
             entry.euid = process.euid;
             entry.hash = hash;
-            if let Some(container) = container {
+            if let Some(container) = container
+                && !kernel_named
+            {
                 entry.container = container;
             }
         });
@@ -468,6 +565,7 @@ impl Enricher {
         if self.table.len() >= self.config.max_processes && self.table.get(pid).is_none() {
             self.make_room(pid);
         }
+        self.announce_entry(&entry);
         self.table.insert(pid, entry);
     }
 
@@ -520,7 +618,26 @@ impl Enricher {
                 .hash
                 .as_ref()
                 .and_then(|slot| slot.sha256().map(|h| h.to_string())),
+            workload: entry.container.as_ref().and_then(|c| self.workload_info(c)),
         }
+    }
+
+    /// The WIT view of a container's workload metadata, when the runtime
+    /// answered; the pod uid falls back to the one in the cgroup path.
+    fn workload_info(&self, container: &Container) -> Option<WorkloadInfo> {
+        let w = self.workloads.get()?.workload(&container.id)?;
+        Some(WorkloadInfo {
+            namespace: w.namespace.clone(),
+            pod_name: w.pod_name.clone(),
+            pod_uid: w
+                .pod_uid
+                .clone()
+                .or_else(|| container.pod_uid.as_ref().map(|u| u.to_string())),
+            container_name: w.container_name.clone(),
+            image: w.image.clone(),
+            image_digest: w.image_digest.clone(),
+            runtime: Some(w.runtime.clone()),
+        })
     }
 
     /// A fresh generation number.

@@ -30,6 +30,15 @@ pub struct EnrichStats {
     pub hash_dropped: u64,
     /// Paths currently remembered as recently created or written.
     pub recent_writes_tracked: u64,
+    /// Cgroup v2 directories indexed by id (inode).
+    pub cgroups_indexed: u64,
+    /// Cgroup ids from events resolved to a path by walking the hierarchy.
+    pub cgroups_resolved: u64,
+    /// Cgroup ids from events found nowhere in the hierarchy (the cgroup
+    /// was already removed, or the index is full).
+    pub cgroups_unresolved: u64,
+    /// Walks of the cgroup hierarchy (one per id not yet indexed).
+    pub cgroup_walks: u64,
 }
 
 /// The live counters behind [`EnrichStats`], shared with the hashing thread.

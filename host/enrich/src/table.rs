@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
 
-use crate::container::ContainerIdentity;
+use crate::container::{ContainerIdentity, Runtime};
 use crate::hasher::HashSlot;
 
 /// Number of shards (a power of two).
@@ -17,6 +17,8 @@ const SHARDS: usize = 64;
 pub(crate) struct Container {
     pub id: Arc<str>,
     pub pod_uid: Option<Arc<str>>,
+    /// The runtime whose naming the cgroup path follows.
+    pub runtime: Runtime,
 }
 
 impl From<ContainerIdentity> for Container {
@@ -24,6 +26,7 @@ impl From<ContainerIdentity> for Container {
         Container {
             id: identity.container_id.into(),
             pod_uid: identity.pod_uid.map(Arc::from),
+            runtime: identity.runtime,
         }
     }
 }
@@ -39,6 +42,8 @@ pub(crate) struct Entry {
     pub cwd: Arc<str>,
     /// Start time, ns since the epoch (0 if unknown).
     pub start_time_ns: u64,
+    /// The cgroup v2 id of the process's last event (0 if none carried one).
+    pub cgroup_id: u64,
     pub container: Option<Arc<Container>>,
     /// The executable's hash slot, when its content key is known.
     pub hash: Option<Arc<HashSlot>>,
@@ -131,6 +136,19 @@ impl Table {
             }
         }
         false
+    }
+
+    /// The distinct containers of the table's processes.
+    pub fn containers(&self) -> Vec<Arc<Container>> {
+        let mut seen: Vec<Arc<Container>> = Vec::new();
+        for shard in self.shards.iter() {
+            for container in shard.read().values().filter_map(|e| e.container.as_ref()) {
+                if !seen.iter().any(|c| c.id == container.id) {
+                    seen.push(container.clone());
+                }
+            }
+        }
+        seen
     }
 
     /// How many processes are in the table.

@@ -17,6 +17,7 @@ pub use bindings::harrier::detector::types::{
     FileWriteInfo, Finding, ForkEvent, IndicatorKind, IntelHit, LogLevel, MemfdEvent, Metadata,
     MmapExecEvent, ModuleEvent, MountEvent, NamespaceEvent, NetEvent, Process, ProcessInfo,
     ProcessVmWriteEvent, PtraceEvent, RawString, SocketAddress, SocketEvent, UserfaultfdEvent,
+    WorkloadInfo,
 };
 pub use bindings::harrier::detector::{host, types};
 pub use bindings::{Detector, DetectorPre};

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 /// lineage_depth = 3            # [3] ancestors' executables in a host process's resource key
 /// max_open = 10000             # [10000] open findings kept; the oldest is closed beyond it
 /// node = "worker-1"            # [the host name] node name written in findings
+/// cluster = "prod-eu"          # [unset] cluster name written in Kubernetes sections
 ///
 /// [[suppressions]]
 /// name = "backup job"          # [suppression[N]] name shown in the stats
@@ -26,6 +27,9 @@ use serde::{Deserialize, Serialize};
 /// path = "/var/backups/**"     # glob on any evidence value
 /// container = "4f1c*"          # glob on the container id
 /// pod = "0d9c2a*"              # glob on the pod uid
+/// namespace = "ci-*"           # glob on the Kubernetes namespace
+/// pod_label = "app=build-*"    # a pod label: key, `=`, glob on its value
+/// image = "registry.example/ci/*"  # glob on the image (or its digest)
 /// max_severity = 6.9           # only findings at or below this severity
 /// ```
 ///
@@ -62,6 +66,8 @@ pub struct MergeConfig {
     pub max_open: usize,
     /// Node name written in findings; the host name when unset.
     pub node: Option<String>,
+    /// Cluster name written in findings' Kubernetes section; none when unset.
+    pub cluster: Option<String>,
     /// Rules that mute known-good behaviour.
     pub suppressions: Vec<Suppression>,
 }
@@ -77,6 +83,7 @@ impl Default for MergeConfig {
             lineage_depth: 3,
             max_open: 10_000,
             node: None,
+            cluster: None,
             suppressions: Vec::new(),
         }
     }
@@ -99,6 +106,12 @@ pub struct Suppression {
     pub container: Option<String>,
     /// Glob on the pod uid (never matches outside a pod).
     pub pod: Option<String>,
+    /// Glob on the Kubernetes namespace (never matches outside a named pod).
+    pub namespace: Option<String>,
+    /// `key=glob`: the pod has label `key` with a value matching `glob`.
+    pub pod_label: Option<String>,
+    /// Glob on the container's image or image digest.
+    pub image: Option<String>,
     /// Only mute findings whose severity is at most this.
     pub max_severity: Option<f32>,
 }
@@ -117,6 +130,14 @@ pub enum ConfigError {
         pattern: String,
         /// Why it does not parse.
         source: globset::Error,
+    },
+    /// A suppression rule's `pod_label` is not `key=glob`.
+    #[error("suppression rule `{rule}`: field `pod_label`: `{text}` is not `key=glob`")]
+    InvalidLabel {
+        /// The rule's name.
+        rule: String,
+        /// The value as written.
+        text: String,
     },
     /// A suppression rule sets no field, so it would mute everything.
     #[error("suppression rule `{rule}` sets no field; it would mute every finding")]

@@ -60,6 +60,9 @@ pub struct UnifiedFinding {
     /// The container, present only when the process runs in one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<ContainerSection>,
+    /// The Kubernetes pod, present only when the container is in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubernetesSection>,
     /// A bounded sample of distinct evidence, in order of first appearance.
     pub evidence: Vec<EvidenceItem>,
     /// Whether evidence was left out because the sample was full.
@@ -261,6 +264,25 @@ pub type ProcessSection = crate::input::ProcessContext;
 
 /// The container section of a unified finding.
 pub type ContainerSection = crate::input::ContainerContext;
+
+/// The Kubernetes section of a unified finding, shaped like GuardDuty's
+/// `kubernetesDetails` of EKS Runtime Monitoring findings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KubernetesSection {
+    /// The cluster's name (`[findings] cluster` or `HARRIER_CLUSTER_NAME`), null if unset.
+    pub cluster_name: Option<String>,
+    /// The pod and its container (GuardDuty's `kubernetesWorkloadDetails`).
+    pub workload_details: crate::input::KubernetesWorkload,
+}
+
+/// Where findings are made: the node, and the cluster it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Site {
+    /// Node name.
+    pub node: String,
+    /// Cluster name, if configured.
+    pub cluster: Option<String>,
+}
 
 /// One piece of evidence (a detector's key/value pair).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,5 +1,7 @@
 //! What the pipeline hands the merger: a detector's raw finding plus context.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// One raw finding from a detector, with the context the pipeline adds.
@@ -13,6 +15,9 @@ pub struct FindingInput {
     pub process: ProcessContext,
     /// The container the process runs in, if any.
     pub container: Option<ContainerContext>,
+    /// The Kubernetes pod that container belongs to, if any.
+    #[serde(default)]
+    pub kubernetes: Option<KubernetesWorkload>,
     /// The events named by `raw.event_seqs` that the pipeline still knows.
     pub events: Vec<EventRef>,
     /// Event time of the finding, nanoseconds since the Unix epoch: the time
@@ -88,6 +93,60 @@ pub struct ContainerContext {
     pub id: String,
     /// Kubernetes pod uid, when the container belongs to a pod.
     pub pod_uid: Option<String>,
+    /// The container's name, from the runtime (null if it did not answer).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The image it runs, from the runtime.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// The image by digest (`…@sha256:…`), or its id, from the runtime.
+    #[serde(default)]
+    pub image_digest: Option<String>,
+    /// The container runtime: `containerd`, `cri-o`, `docker`, `podman`
+    /// (from the runtime's answer, else from the cgroup path's naming; null
+    /// when neither tells).
+    #[serde(default)]
+    pub runtime: Option<String>,
+}
+
+/// The Kubernetes workload of a finding, shaped like GuardDuty's
+/// `kubernetesWorkloadDetails`: the pod and the container in it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct KubernetesWorkload {
+    /// The workload type: always `Pod` (the runtime sees pods, not their owners).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Pod name (null when the runtime did not answer).
+    pub name: Option<String>,
+    /// Pod uid (from the runtime, else from the cgroup path).
+    pub uid: Option<String>,
+    /// Namespace of the pod.
+    pub namespace: Option<String>,
+    /// The pod's labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// The container the finding is about.
+    pub containers: Vec<KubernetesContainer>,
+}
+
+/// One container of a [`KubernetesWorkload`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct KubernetesContainer {
+    /// Name in the pod spec.
+    pub name: Option<String>,
+    /// Image as the pod spec names it.
+    pub image: Option<String>,
+    /// Image by digest, or its id.
+    pub image_digest: Option<String>,
+    /// What the runtime says of the container's security context.
+    pub security_context: SecurityContext,
+}
+
+/// The security context of a [`KubernetesContainer`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SecurityContext {
+    /// Whether the container is privileged (null when the runtime does not say).
+    pub privileged: Option<bool>,
 }
 
 /// A reference to one event that led to a finding.
@@ -146,13 +205,25 @@ impl ProcessContext {
 }
 
 impl ContainerContext {
-    /// The container of a process-table entry, if it runs in one.
+    /// The container of a process-table entry, if it runs in one, with
+    /// the runtime's names where the host has them.
     pub fn from_info(info: &harrier_events::ProcessInfo) -> Option<Self> {
+        let workload = info.workload.as_ref();
         info.container_id.as_ref().map(|id| Self {
             id: id.clone(),
-            pod_uid: info.pod_uid.clone(),
+            pod_uid: info
+                .pod_uid
+                .clone()
+                .or_else(|| workload.and_then(|w| w.pod_uid.clone())),
+            name: workload.and_then(|w| w.container_name.clone()),
+            image: workload.and_then(|w| w.image.clone()),
+            image_digest: workload.and_then(|w| w.image_digest.clone()),
+            runtime: workload.and_then(|w| w.runtime.clone()),
         })
     }
+}
+
+
 }
 
 impl EventRef {
@@ -185,6 +256,7 @@ mod tests {
             cwd: "/".into(),
             user_name: Some("root".into()),
             exe_sha256: None,
+            workload: None,
         }
     }
 

@@ -39,12 +39,13 @@ mod time;
 pub use config::{ConfigError, MergeConfig, Suppression};
 pub use finding::{
     ATTACK_SEQUENCE_TYPE, Actor, ContainerSection, EventEntry, EvidenceItem, Indicator,
-    MAX_PROCESSES, MergedProcess, NATIVE_SCHEMA_V1, ProcessSection, SCHEMA_VERSION,
-    SequenceSection, SeverityLabel, Signal, UnifiedFinding,
+    KubernetesSection, MAX_PROCESSES, MergedProcess, NATIVE_SCHEMA_V1, ProcessSection,
+    SCHEMA_VERSION, SequenceSection, SeverityLabel, Signal, UnifiedFinding,
 };
 pub use format::Format;
 pub use input::{
-    AncestorSummary, ContainerContext, DetectorRef, EventRef, FindingInput, ProcessContext,
+    AncestorSummary, ContainerContext, DetectorRef, EventRef, FindingInput, KubernetesContainer,
+    KubernetesWorkload, ProcessContext, SecurityContext,
 };
 pub use merge::{Emission, EmissionKind, MergeStats, Merger};
 pub use sink::{

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::config::{ConfigError, MergeConfig};
 use crate::correlate::{Correlator, SequenceChange};
-use crate::finding::UnifiedFinding;
+use crate::finding::{Site, UnifiedFinding};
 use crate::id::finding_id;
 use crate::input::FindingInput;
 use crate::open::OpenFinding;
@@ -71,7 +71,7 @@ pub struct MergeStats {
 #[derive(Debug)]
 pub struct Merger {
     config: MergeConfig,
-    node: String,
+    site: Site,
     suppressor: Suppressor,
     /// Open findings by (type, merge key).
     open: BTreeMap<(String, String), OpenFinding>,
@@ -84,14 +84,17 @@ impl Merger {
     pub fn new(config: MergeConfig) -> Result<Self, ConfigError> {
         config.validate()?;
         let suppressor = Suppressor::new(&config.suppressions)?;
-        let node = config.node.clone().unwrap_or_else(hostname);
+        let site = Site {
+            node: config.node.clone().unwrap_or_else(hostname),
+            cluster: config.cluster.clone(),
+        };
         let stats = MergeStats {
             suppressed: suppressor.names().map(|n| (n.to_string(), 0)).collect(),
             ..MergeStats::default()
         };
         Ok(Self {
             config,
-            node,
+            site,
             suppressor,
             open: BTreeMap::new(),
             correlator: Correlator::default(),
@@ -101,7 +104,7 @@ impl Merger {
 
     /// The node name written in findings.
     pub fn node(&self) -> &str {
-        &self.node
+        &self.site.node
     }
 
     /// Takes one raw finding and returns what to emit now.
@@ -136,7 +139,7 @@ impl Merger {
                 if finding.update_due(now, interval) {
                     out.push(Emission {
                         kind: EmissionKind::Update,
-                        finding: finding.emit(&self.node, now),
+                        finding: finding.emit(&self.site, now),
                     });
                 }
                 finding.clone()
@@ -147,7 +150,7 @@ impl Merger {
                 let mut finding = OpenFinding::from_input(id, first_seq, &input, max_evidence);
                 out.push(Emission {
                     kind: EmissionKind::New,
-                    finding: finding.emit(&self.node, now),
+                    finding: finding.emit(&self.site, now),
                 });
                 self.stats.findings += 1;
                 let member = finding.clone();
@@ -184,7 +187,7 @@ impl Merger {
             if finding.update_due(now_ns, interval) {
                 out.push(Emission {
                     kind: EmissionKind::Update,
-                    finding: finding.emit(&self.node, now_ns),
+                    finding: finding.emit(&self.site, now_ns),
                 });
             }
         }
@@ -208,7 +211,7 @@ impl Merger {
             {
                 out.push(Emission {
                     kind: EmissionKind::Update,
-                    finding: sequence.emit(&self.node, now_ns),
+                    finding: sequence.emit(&self.site, now_ns),
                 });
             }
         }
@@ -249,7 +252,7 @@ impl Merger {
         if finding.dirty {
             out.push(Emission {
                 kind: EmissionKind::Final,
-                finding: finding.emit(&self.node, now),
+                finding: finding.emit(&self.site, now),
             });
         }
     }
@@ -316,7 +319,7 @@ impl Merger {
         {
             out.push(Emission {
                 kind,
-                finding: sequence.emit(&self.node, now),
+                finding: sequence.emit(&self.site, now),
             });
         }
     }

@@ -3,10 +3,11 @@
 use std::collections::BTreeSet;
 
 use crate::finding::{
-    ContainerSection, EventEntry, EvidenceItem, MAX_PROCESSES, MergedProcess, ProcessSection,
-    SCHEMA_VERSION, SequenceSection, SeverityLabel, UnifiedFinding, clamp_severity,
+    ContainerSection, EventEntry, EvidenceItem, KubernetesSection, MAX_PROCESSES, MergedProcess,
+    ProcessSection, SCHEMA_VERSION, SequenceSection, SeverityLabel, Site, UnifiedFinding,
+    clamp_severity,
 };
-use crate::input::FindingInput;
+use crate::input::{FindingInput, KubernetesWorkload};
 use crate::time::rfc3339;
 
 /// A finding that may still grow, with its emission bookkeeping.
@@ -26,6 +27,7 @@ pub(crate) struct OpenFinding {
     pub(crate) last_seen_ns: u64,
     pub(crate) process: ProcessSection,
     pub(crate) container: Option<ContainerSection>,
+    pub(crate) kubernetes: Option<KubernetesWorkload>,
     pub(crate) evidence: Vec<EvidenceItem>,
     pub(crate) evidence_truncated: bool,
     pub(crate) events: Vec<EventEntry>,
@@ -66,6 +68,7 @@ impl OpenFinding {
             last_seen_ns: input.time_ns,
             process: process.clone(),
             container: input.container.clone(),
+            kubernetes: input.kubernetes.clone(),
             evidence: Vec::new(),
             evidence_truncated: false,
             events: Vec::new(),
@@ -184,7 +187,7 @@ impl OpenFinding {
     }
 
     /// Renders the finding for emission at `now_ns` and records the emission.
-    pub(crate) fn emit(&mut self, node: &str, now_ns: u64) -> UnifiedFinding {
+    pub(crate) fn emit(&mut self, site: &Site, now_ns: u64) -> UnifiedFinding {
         let finding = UnifiedFinding {
             schema_version: SCHEMA_VERSION.to_string(),
             id: self.id.clone(),
@@ -199,9 +202,13 @@ impl OpenFinding {
             count: self.count,
             first_seen: rfc3339(self.first_seen_ns),
             last_seen: rfc3339(self.last_seen_ns),
-            node: node.to_string(),
+            node: site.node.clone(),
             process: self.process.clone(),
             container: self.container.clone(),
+            kubernetes: self.kubernetes.clone().map(|workload| KubernetesSection {
+                cluster_name: site.cluster.clone(),
+                workload_details: workload,
+            }),
             evidence: self.evidence.clone(),
             evidence_truncated: self.evidence_truncated,
             events: self.events.clone(),

@@ -153,6 +153,7 @@ mod tests {
                 ..Default::default()
             },
             container: None,
+            kubernetes: None,
             events: vec![],
             time_ns: 0,
         }
@@ -186,7 +187,7 @@ mod tests {
         for i in [&mut a, &mut b] {
             i.container = Some(ContainerContext {
                 id: "c1".into(),
-                pod_uid: None,
+                ..Default::default()
             });
         }
         assert_eq!(merge_key(&a, 3), merge_key(&b, 3));

@@ -21,6 +21,10 @@ struct Rule {
     path: Option<GlobMatcher>,
     container: Option<GlobMatcher>,
     pod: Option<GlobMatcher>,
+    namespace: Option<GlobMatcher>,
+    /// Label key and a glob on its value.
+    pod_label: Option<(String, GlobMatcher)>,
+    image: Option<GlobMatcher>,
     max_severity: Option<f32>,
 }
 
@@ -78,6 +82,22 @@ impl Rule {
             path: glob("path", &rule.path, true)?,
             container: glob("container", &rule.container, false)?,
             pod: glob("pod", &rule.pod, false)?,
+            namespace: glob("namespace", &rule.namespace, false)?,
+            pod_label: match rule.pod_label.as_deref() {
+                None => None,
+                Some(text) => {
+                    let (key, value) = text.split_once('=').ok_or_else(|| {
+                        ConfigError::InvalidLabel {
+                            rule: name.clone(),
+                            text: text.to_string(),
+                        }
+                    })?;
+                    let value = glob("pod_label", &Some(value.to_string()), false)?
+                        .expect("a pattern was given");
+                    Some((key.trim().to_string(), value))
+                }
+            },
+            image: glob("image", &rule.image, false)?,
             max_severity: rule.max_severity,
             name: name.clone(),
         };
@@ -86,6 +106,9 @@ impl Rule {
             && compiled.path.is_none()
             && compiled.container.is_none()
             && compiled.pod.is_none()
+            && compiled.namespace.is_none()
+            && compiled.pod_label.is_none()
+            && compiled.image.is_none()
             && compiled.max_severity.is_none();
         if sets_nothing {
             return Err(ConfigError::EmptyRule { rule: name });
@@ -116,9 +139,36 @@ impl Rule {
                 .and_then(|c| c.pod_uid.as_deref())
                 .is_some_and(|pod| g.is_match(pod))
         });
+        let workload = input.kubernetes.as_ref();
+        let namespace_ok = self.namespace.as_ref().is_none_or(|g| {
+            workload
+                .and_then(|w| w.namespace.as_deref())
+                .is_some_and(|ns| g.is_match(ns))
+        });
+        let label_ok = self.pod_label.as_ref().is_none_or(|(key, g)| {
+            workload
+                .and_then(|w| w.labels.get(key))
+                .is_some_and(|v| g.is_match(v))
+        });
+        let image_ok = self.image.as_ref().is_none_or(|g| {
+            container.is_some_and(|c| {
+                [c.image.as_deref(), c.image_digest.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .any(|i| g.is_match(i))
+            })
+        });
         let severity_ok = self
             .max_severity
             .is_none_or(|max| clamp_severity(input.raw.severity) <= max);
-        type_ok && exe_ok && path_ok && container_ok && pod_ok && severity_ok
+        type_ok
+            && exe_ok
+            && path_ok
+            && container_ok
+            && pod_ok
+            && namespace_ok
+            && label_ok
+            && image_ok
+            && severity_ok
     }
 }

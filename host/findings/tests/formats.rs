@@ -88,7 +88,7 @@ fn native_schema_rejects_broken_findings() {
     missing.as_object_mut().unwrap().remove("process");
     assert!(!validator.is_valid(&missing));
     let mut extra = good;
-    extra["container"]["name"] = json!("x");
+    extra["container"]["colour"] = json!("x");
     assert!(!validator.is_valid(&extra));
 }
 
@@ -171,4 +171,57 @@ fn format_names_parse() {
     assert_eq!("native".parse::<Format>(), Ok(Format::Native));
     assert!("cef".parse::<Format>().unwrap_err().contains("`cef`"));
     assert_eq!(Format::Falco.to_string(), "falco");
+}
+
+#[test]
+fn kubernetes_workload_in_every_format() {
+    let finding = sample_finding(true);
+    let native = Format::Native.render(&finding);
+    assert_valid(&validator(&schema(NATIVE_SCHEMA_V1)), &native);
+    let k8s = &native["kubernetes"];
+    assert_eq!(k8s["cluster_name"], "prod-eu");
+    let workload = &k8s["workload_details"];
+    assert_eq!(workload["type"], "Pod");
+    assert_eq!(workload["namespace"], "shop");
+    assert_eq!(workload["name"], "cart-0");
+    assert_eq!(workload["uid"], "0b8a5c1e-2f3d-4e5f-8a9b-0c1d2e3f4a5b");
+    assert_eq!(workload["labels"]["app"], "cart");
+    assert_eq!(workload["containers"][0]["name"], "cart");
+    assert_eq!(
+        workload["containers"][0]["security_context"]["privileged"],
+        false
+    );
+    assert_eq!(native["container"]["image"], "registry.example/shop/cart:1.4");
+    assert_eq!(native["container"]["runtime"], "containerd");
+    // Host findings have neither section.
+    let host = Format::Native.render(&sample_finding(false));
+    assert!(host.get("kubernetes").is_none() && host.get("container").is_none());
+
+    let ocsf = Format::Ocsf.render(&finding);
+    let container = &ocsf["evidences"][0]["container"];
+    assert_eq!(container["uid"], "c0ffee");
+    assert_eq!(container["name"], "cart");
+    assert_eq!(container["runtime"], "containerd");
+    assert_eq!(container["pod_uuid"], "0b8a5c1e-2f3d-4e5f-8a9b-0c1d2e3f4a5b");
+    assert_eq!(container["orchestrator"], "Kubernetes");
+    assert_eq!(container["image"]["name"], "registry.example/shop/cart");
+    assert_eq!(container["image"]["tag"], "1.4");
+    assert!(
+        container["image"]["uid"]
+            .as_str()
+            .unwrap()
+            .starts_with("registry.example/shop/cart@sha256:")
+    );
+    assert_eq!(ocsf["resources"][0]["namespace"], "shop");
+
+    let falco = Format::Falco.render(&finding);
+    let fields = &falco["output_fields"];
+    assert_eq!(fields["k8s.ns.name"], "shop");
+    assert_eq!(fields["k8s.pod.name"], "cart-0");
+    assert_eq!(fields["container.name"], "cart");
+    assert_eq!(fields["container.image.repository"], "registry.example/shop/cart");
+    assert_eq!(fields["container.image.tag"], "1.4");
+    assert_eq!(fields["container.privileged"], false);
+    let host = Format::Falco.render(&sample_finding(false));
+    assert!(host["output_fields"]["k8s.ns.name"].is_null());
 }

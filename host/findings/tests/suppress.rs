@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{in_container, input};
+use common::{in_container, in_pod, input};
 use harrier_findings::{ConfigError, MergeConfig, Merger, Suppression};
 
 const MINER: &str = "Impact:Runtime/CryptoMinerExecuted";
@@ -131,6 +131,67 @@ fn by_pod_glob() {
     );
 }
 
+/// The pod of `in_pod` is `shop/cart-0` (label app=cart), image
+/// `registry.example/shop/cart:1.4`.
+#[test]
+fn by_namespace_pod_label_and_image() {
+    let cases = [
+        Suppression {
+            namespace: Some("sho?".into()),
+            ..rule("namespace")
+        },
+        Suppression {
+            pod_label: Some("app=ca*".into()),
+            ..rule("label")
+        },
+        Suppression {
+            image: Some("registry.example/shop/*".into()),
+            ..rule("image")
+        },
+        Suppression {
+            image: Some("*@sha256:cdcd*".into()),
+            ..rule("digest")
+        },
+    ];
+    for case in cases {
+        let name = case.name.clone().unwrap();
+        let mut m = merger(vec![case]);
+        assert_eq!(
+            muted(
+                &mut m,
+                vec![
+                    in_pod(input(MINER, "/x", 0, 1), "c1"),
+                    // The same container id without the runtime's names.
+                    in_container(input(MINER, "/x", 0, 2), "c2", Some("0b8a5c1e")),
+                    input(MINER, "/x", 0, 3),
+                ]
+            ),
+            vec![true, false, false],
+            "{name}"
+        );
+    }
+    // Other values do not match.
+    let mut m = merger(vec![
+        Suppression {
+            namespace: Some("kube-system".into()),
+            ..rule("ns")
+        },
+        Suppression {
+            pod_label: Some("app=web".into()),
+            ..rule("label")
+        },
+        Suppression {
+            pod_label: Some("tier=*".into()),
+            ..rule("absent label")
+        },
+        Suppression {
+            image: Some("nginx*".into()),
+            ..rule("image")
+        },
+    ]);
+    assert_eq!(muted(&mut m, vec![in_pod(input(MINER, "/x", 0, 1), "c1")]), vec![false]);
+}
+
 #[test]
 fn by_max_severity() {
     let mut m = merger(vec![Suppression {
@@ -207,4 +268,15 @@ fn bad_rules_are_refused_naming_the_rule() {
     .unwrap_err();
     assert!(matches!(err, ConfigError::EmptyRule { .. }));
     assert!(err.to_string().contains("`empty`"), "{err}");
+
+    let err = Merger::new(MergeConfig {
+        suppressions: vec![Suppression {
+            pod_label: Some("app".into()),
+            ..rule("no value")
+        }],
+        ..MergeConfig::default()
+    })
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::InvalidLabel { .. }));
+    assert!(err.to_string().contains("`no value`") && err.to_string().contains("pod_label"), "{err}");
 }

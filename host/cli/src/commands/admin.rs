@@ -1,13 +1,15 @@
 //! The local admin endpoint: HTTP/1.1 on a root-only unix socket.
 //! `GET /plugins` (detector status, JSON), `GET /status` (everything, JSON),
-//! `GET /metrics` (Prometheus text).
+//! `GET /metrics` (Prometheus text), `GET /healthz` (`ok` while the agent
+//! runs). Optionally the same server on a TCP address for Prometheus and
+//! Kubernetes probes, answering only `/metrics` and `/healthz` there.
 //!
 //! The socket path is only ever taken over from a stale socket: anything
 //! else there (a file, a directory) or a live agent answering on it is
-//! refused. At most [`MAX_CONNECTIONS`] clients are served at once (others
-//! get `503` and are closed), each has [`CLIENT_TIMEOUT`] to send its
-//! request and take the answer, and running out of file descriptors backs
-//! the accept loop off instead of spinning.
+//! refused. At most [`MAX_CONNECTIONS`] clients are served at once per
+//! listener (others get `503` and are closed), each has [`CLIENT_TIMEOUT`]
+//! to send its request and take the answer, and running out of file
+//! descriptors backs the accept loop off instead of spinning.
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -18,8 +20,9 @@ use std::sync::Arc;
 
 use harrier_findings::Sinks;
 use harrier_pipeline::AgentHandle;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::UnixListener;
+use harrier_runtime::RuntimeMetadata;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UnixListener};
 
 use super::admin_request::{Request, parse_request};
 use super::metrics;
@@ -69,9 +72,20 @@ pub fn check_path(path: &Path) -> anyhow::Result<()> {
     }
 }
 
+/// What the endpoint reports on.
+#[derive(Clone)]
+pub struct AdminState {
+    /// The running agent.
+    pub handle: AgentHandle,
+    /// Its outputs.
+    pub sinks: Arc<Sinks>,
+    /// The container runtimes' metadata source, if enabled.
+    pub runtime: Option<Arc<RuntimeMetadata>>,
+}
+
 /// A running admin endpoint; the socket is removed when this is dropped.
 pub struct AdminServer {
-    path: PathBuf,
+    path: Option<PathBuf>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -86,12 +100,14 @@ impl Drop for AdminServer {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-        let _ = std::fs::remove_file(&self.path);
+        if let Some(path) = &self.path {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
 /// Serve the endpoint at `path` (replacing a stale socket only).
-pub fn serve(path: &Path, handle: AgentHandle, sinks: Arc<Sinks>) -> anyhow::Result<AdminServer> {
+pub fn serve(path: &Path, state: AdminState) -> anyhow::Result<AdminServer> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("admin socket directory {}", dir.display()))?;
@@ -107,50 +123,105 @@ pub fn serve(path: &Path, handle: AgentHandle, sinks: Arc<Sinks>) -> anyhow::Res
         .with_context(|| format!("admin socket {}", path.display()))?;
     listener.set_nonblocking(true)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    let mut server = spawn(Listener::Unix(listener), state, Scope::Full)?;
+    server.path = Some(path.to_path_buf());
+    Ok(server)
+}
+
+/// Serve `/metrics` and `/healthz` (only) on the TCP address `address`
+/// (`host:port`), for Prometheus scrapes and Kubernetes probes.
+pub fn serve_tcp(address: &str, state: AdminState) -> anyhow::Result<AdminServer> {
+    let listener = std::net::TcpListener::bind(address)
+        .with_context(|| format!("admin metrics address {address}"))?;
+    listener.set_nonblocking(true)?;
+    tracing::info!(address = %listener.local_addr()?, "serving /metrics and /healthz over TCP");
+    spawn(Listener::Tcp(listener), state, Scope::Public)
+}
+
+/// A bound listener of either kind.
+enum Listener {
+    Unix(std::os::unix::net::UnixListener),
+    Tcp(std::net::TcpListener),
+}
+
+/// Which paths a listener answers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Everything (the root-only unix socket).
+    Full,
+    /// Metrics and health only (a TCP address others can reach).
+    Public,
+}
+
+/// A connection of either kind.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
+
+/// Runs the accept loop on its own thread.
+fn spawn(listener: Listener, state: AdminState, scope: Scope) -> anyhow::Result<AdminServer> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
     let thread = std::thread::Builder::new()
         .name("harrier-admin".into())
         .spawn(move || {
             runtime.block_on(async move {
-                let Ok(listener) = UnixListener::from_std(listener) else {
-                    return;
-                };
-                let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-                loop {
-                    let stream = tokio::select! {
-                        accepted = listener.accept() => match accepted {
-                            Ok((stream, _)) => stream,
-                            Err(e) => {
-                                back_off(&e).await;
-                                continue;
-                            }
-                        },
-                        _ = &mut stop_rx => break,
-                    };
-                    let Ok(slot) = slots.clone().try_acquire_owned() else {
-                        tokio::spawn(busy(stream));
-                        continue;
-                    };
-                    let (handle, sinks) = (handle.clone(), sinks.clone());
-                    tokio::spawn(async move {
-                        let _ = tokio::time::timeout(
-                            CLIENT_TIMEOUT * 2,
-                            answer(stream, &handle, &sinks),
-                        )
-                        .await;
-                        drop(slot);
-                    });
+                match listener {
+                    Listener::Unix(l) => {
+                        let Ok(l) = UnixListener::from_std(l) else {
+                            return;
+                        };
+                        let accept = || async { l.accept().await.map(|(s, _)| s) };
+                        serve_loop(accept, stop_rx, state, scope).await;
+                    }
+                    Listener::Tcp(l) => {
+                        let Ok(l) = TcpListener::from_std(l) else {
+                            return;
+                        };
+                        let accept = || async { l.accept().await.map(|(s, _)| s) };
+                        serve_loop(accept, stop_rx, state, scope).await;
+                    }
                 }
             })
         })?;
     Ok(AdminServer {
-        path: path.to_path_buf(),
+        path: None,
         stop: Some(stop_tx),
         thread: Some(thread),
     })
+}
+
+/// Accept until stopped: each client gets a slot of [`MAX_CONNECTIONS`]
+/// (or a `503`), and [`CLIENT_TIMEOUT`]s to be served.
+async fn serve_loop<S: Stream, F: std::future::Future<Output = std::io::Result<S>>>(
+    accept: impl Fn() -> F,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+    state: AdminState,
+    scope: Scope,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let stream = tokio::select! {
+            accepted = accept() => match accepted {
+                Ok(stream) => stream,
+                Err(e) => {
+                    back_off(&e).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tokio::spawn(busy(stream));
+            continue;
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(CLIENT_TIMEOUT * 2, answer(stream, &state, scope)).await;
+            drop(slot);
+        });
+    }
 }
 
 /// Wait after a failed accept: long when out of file descriptors (the
@@ -167,14 +238,14 @@ async fn back_off(error: &std::io::Error) {
 }
 
 /// Tell a client over the connection cap to come back later.
-async fn busy(mut stream: tokio::net::UnixStream) {
+async fn busy(mut stream: impl Stream) {
     let reply =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     let _ = tokio::time::timeout(CLIENT_TIMEOUT, stream.write_all(reply.as_bytes())).await;
 }
 
 /// Read one request (within [`CLIENT_TIMEOUT`]) and answer it.
-async fn answer(mut stream: tokio::net::UnixStream, handle: &AgentHandle, sinks: &Sinks) {
+async fn answer(mut stream: impl Stream, state: &AdminState, scope: Scope) {
     let mut request = Vec::new();
     let mut buf = [0u8; 1024];
     let read = async {
@@ -188,7 +259,7 @@ async fn answer(mut stream: tokio::net::UnixStream, handle: &AgentHandle, sinks:
     if tokio::time::timeout(CLIENT_TIMEOUT, read).await.is_err() {
         return;
     }
-    let (status, content_type, body) = respond(&request, handle, sinks);
+    let (status, content_type, body) = respond(&request, state, scope);
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
@@ -202,25 +273,32 @@ async fn answer(mut stream: tokio::net::UnixStream, handle: &AgentHandle, sinks:
 
 fn respond(
     request: &[u8],
-    handle: &AgentHandle,
-    sinks: &Sinks,
+    state: &AdminState,
+    scope: Scope,
 ) -> (&'static str, &'static str, String) {
     let Request::Get(target) = parse_request(request) else {
         return ("405 Method Not Allowed", "text/plain", "only GET\n".into());
     };
-    let status = handle.status();
-    match target {
-        "/plugins" => ("200 OK", "application/json", json(&status.detectors)),
-        "/status" => ("200 OK", "application/json", json(&status)),
-        "/metrics" => (
+    let status = state.handle.status();
+    let runtime = state.runtime.as_ref().map(|r| r.stats());
+    match (target, scope) {
+        ("/healthz", _) => ("200 OK", "text/plain", "ok\n".into()),
+        ("/plugins", Scope::Full) => ("200 OK", "application/json", json(&status.detectors)),
+        ("/status", Scope::Full) => ("200 OK", "application/json", json(&status)),
+        ("/metrics", _) => (
             "200 OK",
             "text/plain; version=0.0.4",
-            metrics::render(&status, &sinks.stats()),
+            metrics::render(&status, &state.sinks.stats(), runtime.as_ref()),
         ),
-        _ => (
+        (_, Scope::Full) => (
             "404 Not Found",
             "text/plain",
-            "try /plugins, /status or /metrics\n".into(),
+            "try /plugins, /status, /metrics or /healthz\n".into(),
+        ),
+        (_, Scope::Public) => (
+            "404 Not Found",
+            "text/plain",
+            "try /metrics or /healthz\n".into(),
         ),
     }
 }

@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use harrier_findings::SinkStats;
 use harrier_pipeline::{AgentStatus, DetectorStatus, Role};
+use harrier_runtime::{EndpointStats, RuntimeStats};
 
 /// Appends one metric family: its header, then one sample per item.
 fn family<T>(
@@ -42,7 +43,7 @@ fn scalar(out: &mut String, (name, help): (&str, &str), value: u64) {
 }
 
 /// Render the status (and the outputs' counters) as Prometheus metrics.
-pub fn render(status: &AgentStatus, sinks: &[SinkStats]) -> String {
+pub fn render(status: &AgentStatus, sinks: &[SinkStats], runtime: Option<&RuntimeStats>) -> String {
     let mut out = String::new();
     let o = &mut out;
     let pipeline = &status.pipeline;
@@ -277,8 +278,90 @@ pub fn render(status: &AgentStatus, sinks: &[SinkStats]) -> String {
             value,
         );
     }
+    if let Some(runtime) = runtime {
+        render_runtime(o, runtime);
+    }
     out
 }
+
+/// The container-runtime metadata source's families.
+fn render_runtime(o: &mut String, runtime: &RuntimeStats) {
+    let totals = [
+        (
+            "harrier_runtime_containers_cached",
+            "Containers whose runtime metadata is cached.",
+            runtime.containers_cached,
+        ),
+        (
+            "harrier_runtime_lookups_total",
+            "Container look-ups queued for the runtimes.",
+            runtime.lookups_queued,
+        ),
+        (
+            "harrier_runtime_lookups_dropped_total",
+            "Container look-ups dropped because the queue was full.",
+            runtime.lookups_dropped,
+        ),
+        (
+            "harrier_runtime_unnamed_total",
+            "Look-ups no runtime answered: those containers carry cgroup identity only.",
+            runtime.containers_unnamed,
+        ),
+        (
+            "harrier_runtime_evicted_total",
+            "Containers evicted from the full metadata cache.",
+            runtime.containers_evicted,
+        ),
+        (
+            "harrier_runtime_gone_total",
+            "Containers forgotten because their cgroup was removed.",
+            runtime.containers_gone,
+        ),
+    ];
+    for (name, help, value) in totals {
+        let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
+        let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+    }
+    let per_endpoint: [(&str, &str, EndpointCounter); 5] = [
+        (
+            "harrier_runtime_up",
+            "Whether a runtime endpoint answered its last look-up (1) or not (0).",
+            |e| u64::from(e.up),
+        ),
+        (
+            "harrier_runtime_errors_total",
+            "Look-ups a runtime endpoint failed (unreachable, timed out, error).",
+            |e| e.errors,
+        ),
+        (
+            "harrier_runtime_answers_total",
+            "Look-ups a runtime endpoint answered.",
+            |e| e.answered,
+        ),
+        (
+            "harrier_runtime_lookup_max_micros",
+            "Slowest answered look-up of an endpoint, microseconds.",
+            |e| e.latency_max_us,
+        ),
+        (
+            "harrier_runtime_lookup_mean_micros",
+            "Mean answered look-up time of an endpoint, microseconds.",
+            |e| e.latency_mean_us(),
+        ),
+    ];
+    for (name, help, value) in per_endpoint {
+        family(
+            o,
+            (name, help),
+            &runtime.endpoints,
+            |e| format!("socket=\"{}\",kind=\"{}\"", e.socket, e.kind),
+            value,
+        );
+    }
+}
+
+/// Reads one counter of a runtime endpoint.
+type EndpointCounter = fn(&EndpointStats) -> u64;
 
 /// Reads one counter of a detector.
 type PluginCounter = fn(&DetectorStatus) -> u64;
@@ -293,11 +376,32 @@ mod tests {
     fn every_family_has_a_header_and_samples_carry_labels() {
         let mut status = AgentStatus::default();
         status.pipeline.events = vec![("exec".into(), 3)];
-        let text = render(&status, &[]);
+        let text = render(&status, &[], None);
         assert!(text.contains(
             "# TYPE harrier_events_total counter\nharrier_events_total{kind=\"exec\"} 3\n"
         ));
         assert!(text.contains("# TYPE harrier_sink_pending gauge"));
         assert!(text.contains("harrier_batches_total 0"));
+        assert!(!text.contains("harrier_runtime_up"));
+    }
+
+    #[test]
+    fn runtime_families_name_each_endpoint() {
+        let runtime = RuntimeStats {
+            containers_unnamed: 2,
+            endpoints: vec![EndpointStats {
+                socket: "/run/containerd/containerd.sock".into(),
+                kind: "cri".into(),
+                errors: 3,
+                ..EndpointStats::default()
+            }],
+            ..RuntimeStats::default()
+        };
+        let text = render(&AgentStatus::default(), &[], Some(&runtime));
+        assert!(text.contains("harrier_runtime_unnamed_total 2\n"), "{text}");
+        assert!(text.contains(
+            "harrier_runtime_errors_total{socket=\"/run/containerd/containerd.sock\",kind=\"cri\"} 3\n"
+        ));
+        assert!(text.contains("harrier_runtime_up{socket=\"/run/containerd/containerd.sock\",kind=\"cri\"} 0\n"));
     }
 }

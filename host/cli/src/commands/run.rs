@@ -8,6 +8,7 @@ use harrier_catalog::{WatchConfig, Watcher};
 use harrier_enrich::Enricher;
 use harrier_intel::{IntelStore, ResolvedNames};
 use harrier_pipeline::{Agent, EnricherServices};
+use harrier_runtime::{NodeIdentity, RuntimeMetadata};
 use harrier_sensor::{LiveSensor, SensorConfig};
 
 use super::{admin, assemble, require_root, shutdown_sinks, signals};
@@ -29,8 +30,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         admin::check_path(&config.admin.socket)?;
     }
     let started = Instant::now();
+    let node = NodeIdentity::from_env(
+        config.findings.node.as_deref(),
+        config.findings.cluster.as_deref(),
+    );
+    config.findings.node = node.node_name;
+    config.findings.cluster = node.cluster_name;
 
     let enricher = Arc::new(Enricher::new(config.enrich.clone()));
+    let runtime = start_runtime(&config, &enricher)?;
     let seeded = enricher.seed_from_proc().context("reading /proc")?;
     let services = Arc::new(EnricherServices::live(enricher).with_intel(
         Arc::new(IntelStore::new()),
@@ -77,14 +85,24 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             }
         },
     )?;
+    let admin_state = admin::AdminState {
+        handle: handle.clone(),
+        sinks: assembled.sinks.clone(),
+        runtime: runtime.clone(),
+    };
     let admin = if config.admin.enabled {
-        Some(admin::serve(
-            &config.admin.socket,
-            handle.clone(),
-            assembled.sinks.clone(),
-        )?)
+        Some(admin::serve(&config.admin.socket, admin_state.clone())?)
     } else {
         None
+    };
+    // The state holds the outputs: only the servers may keep it, so the
+    // outputs are flushed once they stop.
+    let metrics_listener = match &config.admin.metrics_address {
+        Some(address) => Some(admin::serve_tcp(address, admin_state)?),
+        None => {
+            drop(admin_state);
+            None
+        }
     };
 
     // Start-up parsed the kernel's BTF and compiled every detector; give the
@@ -111,6 +129,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     drop(watcher);
     drop(intel_watcher);
     drop(admin);
+    drop(metrics_listener);
+    drop(runtime);
     shutdown_sinks(assembled.sinks);
     drop(assembled.engine);
     tracing::info!(
@@ -120,4 +140,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         "stopped"
     );
     Ok(())
+}
+
+/// Starts the container-runtime metadata source (unless disabled) and gives
+/// it to the enricher.
+fn start_runtime(
+    config: &Config,
+    enricher: &Arc<Enricher>,
+) -> anyhow::Result<Option<Arc<RuntimeMetadata>>> {
+    if !config.runtime.enabled {
+        return Ok(None);
+    }
+    let runtime =
+        Arc::new(RuntimeMetadata::start(&config.runtime).context("starting runtime clients")?);
+    enricher.set_workload_source(runtime.clone());
+    Ok(Some(runtime))
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::tactic;
+use super::{image, tactic};
 use crate::finding::{SeverityLabel, UnifiedFinding};
 use crate::time::rfc3339_nanos;
 
@@ -17,7 +17,10 @@ pub(crate) fn render(finding: &UnifiedFinding) -> Value {
     let last_ns = finding.last_seen_ns();
     let priority = priority(finding.severity_label);
     let process = &finding.process;
-    let container_id = finding.container.as_ref().map_or("host", |c| c.id.as_str());
+    let container = finding.container.as_ref();
+    let container_id = container.map_or("host", |c| c.id.as_str());
+    let workload = finding.kubernetes.as_ref().map(|k| &k.workload_details);
+    let image = container.and_then(|c| c.image.as_deref()).map(image::parse);
     let proc_name = process.exe.rsplit('/').next().unwrap_or_default();
     let output = format!(
         "{}: {} {} (user={} user_uid={} process={} proc_exepath={} parent_pid={} command={} pid={} container_id={} count={} id={})",
@@ -48,6 +51,17 @@ pub(crate) fn render(finding: &UnifiedFinding) -> Value {
         "user.name": process.user,
         "container.id": container_id,
         "k8s.pod.uid": finding.container.as_ref().and_then(|c| c.pod_uid.clone()),
+        "k8s.ns.name": workload.and_then(|w| w.namespace.clone()),
+        "k8s.pod.name": workload.and_then(|w| w.name.clone()),
+        "k8s.pod.labels": workload.map(|w| &w.labels),
+        "container.name": container.and_then(|c| c.name.clone()),
+        "container.image": container.and_then(|c| c.image.clone()),
+        "container.image.repository": image.map(|i| i.repository),
+        "container.image.tag": image.and_then(|i| i.tag),
+        "container.image.digest": container.and_then(|c| c.image_digest.clone()),
+        "container.privileged": workload
+            .and_then(|w| w.containers.first())
+            .and_then(|c| c.security_context.privileged),
         "harrier.id": finding.id,
         "harrier.revision": finding.revision,
         "harrier.type": finding.finding_type,

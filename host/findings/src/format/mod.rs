@@ -1,6 +1,7 @@
 //! Output formats: how a unified finding is written for its consumers.
 
 mod falco;
+mod image;
 mod ocsf;
 mod tactic;
 

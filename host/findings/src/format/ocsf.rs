@@ -2,7 +2,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::tactic;
+use super::{image, tactic};
+use crate::finding::ContainerSection;
 use crate::finding::{SeverityLabel, UnifiedFinding};
 use crate::time::millis;
 
@@ -128,8 +129,25 @@ fn resources(finding: &UnifiedFinding) -> Vec<Value> {
     let mut resources = Vec::new();
     if let Some(container) = &finding.container {
         let mut resource = json!({ "type": "Container", "uid": container.id });
+        if let Some(name) = &container.name {
+            resource["name"] = json!(name);
+        }
+        let mut labels = Vec::new();
         if let Some(pod) = &container.pod_uid {
-            resource["labels"] = json!([format!("pod_uid={pod}")]);
+            labels.push(format!("pod_uid={pod}"));
+        }
+        if let Some(k8s) = &finding.kubernetes {
+            let w = &k8s.workload_details;
+            if let Some(ns) = &w.namespace {
+                labels.push(format!("namespace={ns}"));
+                resource["namespace"] = json!(ns);
+            }
+            if let Some(pod) = &w.name {
+                labels.push(format!("pod={pod}"));
+            }
+        }
+        if !labels.is_empty() {
+            resource["labels"] = json!(labels);
         }
         resources.push(resource);
     }
@@ -172,7 +190,46 @@ fn evidence(finding: &UnifiedFinding) -> Value {
         "data": data,
     });
     if let Some(container) = &finding.container {
-        evidence["container"] = json!({ "uid": container.id });
+        evidence["container"] = container_object(finding, container);
     }
     evidence
+}
+
+/// OCSF's `container` object: id, name, runtime, image (name, tag, digest
+/// as `uid`), the pod's uid and, in a pod, the orchestrator.
+fn container_object(finding: &UnifiedFinding, container: &ContainerSection) -> Value {
+    let mut object = json!({ "uid": container.id });
+    if let Some(name) = &container.name {
+        object["name"] = json!(name);
+    }
+    if let Some(runtime) = &container.runtime {
+        object["runtime"] = json!(runtime);
+    }
+    if let Some(pod) = &container.pod_uid {
+        object["pod_uuid"] = json!(pod);
+    }
+    if let Some(text) = &container.image {
+        let parts = image::parse(text);
+        let mut image = json!({ "name": parts.repository });
+        if let Some(tag) = parts.tag {
+            image["tag"] = json!(tag);
+        }
+        if let Some(digest) = &container.image_digest {
+            image["uid"] = json!(digest);
+        }
+        object["image"] = image;
+    }
+    if let Some(k8s) = &finding.kubernetes {
+        object["orchestrator"] = json!("Kubernetes");
+        let labels: Vec<String> = k8s
+            .workload_details
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !labels.is_empty() {
+            object["labels"] = json!(labels);
+        }
+    }
+    object
 }

@@ -58,6 +58,7 @@ pub fn input(finding_type: &str, exe: &str, secs: u64, seq: u64) -> FindingInput
             ],
         },
         container: None,
+        kubernetes: None,
         events: vec![EventRef {
             seq,
             kind: "exec".to_string(),
@@ -72,6 +73,32 @@ pub fn in_container(mut input: FindingInput, id: &str, pod: Option<&str>) -> Fin
     input.container = Some(ContainerContext {
         id: id.to_string(),
         pod_uid: pod.map(str::to_string),
+        ..Default::default()
+    });
+    input
+}
+
+/// The same input, in container `id` of pod `shop/cart-0` as a CRI runtime names it.
+pub fn in_pod(input: FindingInput, id: &str) -> FindingInput {
+    use harrier_findings::{KubernetesContainer, KubernetesWorkload, SecurityContext};
+    let mut input = in_container(input, id, Some("0b8a5c1e-2f3d-4e5f-8a9b-0c1d2e3f4a5b"));
+    let container = input.container.as_mut().unwrap();
+    container.name = Some("cart".to_string());
+    container.image = Some("registry.example/shop/cart:1.4".to_string());
+    container.image_digest = Some(format!("registry.example/shop/cart@sha256:{}", "cd".repeat(32)));
+    container.runtime = Some("containerd".to_string());
+    input.kubernetes = Some(KubernetesWorkload {
+        kind: "Pod".to_string(),
+        name: Some("cart-0".to_string()),
+        uid: container.pod_uid.clone(),
+        namespace: Some("shop".to_string()),
+        labels: [("app".to_string(), "cart".to_string())].into(),
+        containers: vec![KubernetesContainer {
+            name: container.name.clone(),
+            image: container.image.clone(),
+            image_digest: container.image_digest.clone(),
+            security_context: SecurityContext { privileged: Some(false) },
+        }],
     });
     input
 }
@@ -81,6 +108,7 @@ pub fn sample_finding(container: bool) -> UnifiedFinding {
     use harrier_findings::{MergeConfig, Merger};
     let mut merger = Merger::new(MergeConfig {
         node: Some("node-1".to_string()),
+        cluster: Some("prod-eu".to_string()),
         ..MergeConfig::default()
     })
     .unwrap();
@@ -88,7 +116,7 @@ pub fn sample_finding(container: bool) -> UnifiedFinding {
     raw.raw.severity = 8.0;
     raw.raw.mitre_technique = Some("T1496".to_string());
     if container {
-        raw = in_container(raw, "c0ffee", Some("pod-uid-1"));
+        raw = in_pod(raw, "c0ffee");
     }
     merger.ingest(raw).remove(0).finding
 }

@@ -6,6 +6,7 @@ mod drops;
 mod memory;
 mod overhead;
 mod pipeline;
+mod pods;
 mod stream;
 
 use clap::Subcommand;

@@ -1,6 +1,7 @@
 //! `harrier bench pipeline`: the host's event path on one core.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use clap::Args;
@@ -12,7 +13,7 @@ use harrier_plugins::{EngineConfig, Plugin, PluginEngine, PluginLimits, PluginSo
 use serde_json::json;
 
 use super::super::load_detectors;
-use super::{rss_bytes, stream};
+use super::{pods, rss_bytes, stream};
 use crate::config::Config;
 
 /// Options of `harrier bench pipeline`.
@@ -31,14 +32,30 @@ pub struct PipelineArgs {
     /// The detector loaded 1 and 10 times for the copies figure.
     #[arg(long, default_value = "file-access")]
     pub copies_of: String,
+    /// Put every process in a Kubernetes pod whose container the workload
+    /// source names: every finding then carries container and Kubernetes
+    /// sections, every `process` host call a workload.
+    #[arg(long)]
+    pub in_pods: bool,
 }
 
-fn services() -> Arc<EnricherServices> {
+fn services(in_pods: bool) -> Arc<EnricherServices> {
     let config = EnrichConfig {
         read_proc: false,
         ..EnrichConfig::default()
     };
-    Arc::new(EnricherServices::replay(Arc::new(Enricher::new(config))))
+    let enricher = Arc::new(Enricher::new(config));
+    if in_pods {
+        enricher.set_workload_source(Arc::new(pods::PodWorkloads::default()));
+    }
+    Arc::new(EnricherServices::replay(enricher))
+}
+
+/// Emissions of a run, and how many of them carried a Kubernetes section.
+#[derive(Debug, Default)]
+struct Emitted {
+    all: AtomicU64,
+    with_kubernetes: AtomicU64,
 }
 
 /// Events per second of a pipeline over `events`, in batches.
@@ -48,13 +65,21 @@ fn throughput(
     events: &[Event],
     batch: usize,
     workers: usize,
-) -> (f64, Pipeline) {
+) -> (f64, Pipeline, Arc<Emitted>) {
     let merger = Merger::new(MergeConfig {
         node: Some("bench".into()),
         ..MergeConfig::default()
     })
     .expect("default merge config");
-    let mut pipeline = Pipeline::new(services, set, merger, Box::new(|_| {})).with_workers(workers);
+    let emitted = Arc::new(Emitted::default());
+    let count = emitted.clone();
+    let emit = Box::new(move |e: harrier_findings::Emission| {
+        count.all.fetch_add(1, Ordering::Relaxed);
+        if e.finding.kubernetes.is_some() {
+            count.with_kubernetes.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let mut pipeline = Pipeline::new(services, set, merger, emit).with_workers(workers);
     let mut work = events.to_vec();
     let started = Instant::now();
     for chunk in work.chunks_mut(batch) {
@@ -64,6 +89,7 @@ fn throughput(
     (
         events.len() as f64 / started.elapsed().as_secs_f64(),
         pipeline,
+        emitted,
     )
 }
 
@@ -73,7 +99,7 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
     let mut config = Config::default();
     config.enrich.read_proc = false;
 
-    let services = services();
+    let services = services(args.in_pods);
     let load_pack = || -> anyhow::Result<DetectorSet> {
         let (set, _, refused) = load_detectors(&config, &engine, services.clone());
         anyhow::ensure!(
@@ -85,17 +111,22 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
     let set = load_pack()?;
     // Measured before the synthetic stream takes its share of memory.
     let rss_default_pack = rss_bytes();
-    let events = stream::generate(args.events);
+    let mut events = stream::generate(args.events);
+    if args.in_pods {
+        pods::place(&mut events);
+    }
     // Baseline: enrichment, routing and merging with no detector at all.
-    let (baseline, _) = throughput(
+    let (baseline, _, _) = throughput(
         DetectorSet::default(),
-        self::services(),
+        self::services(args.in_pods),
         &events,
         args.batch,
         1,
     );
-    let (full, pipeline) = throughput(set, services.clone(), &events, args.batch, 1);
-    let (parallel, _) = throughput(
+    let (full, pipeline, emitted) = throughput(set, services.clone(), &events, args.batch, 1);
+    let emissions = emitted.all.load(Ordering::Relaxed);
+    let with_kubernetes = emitted.with_kubernetes.load(Ordering::Relaxed);
+    let (parallel, _, _) = throughput(
         load_pack()?,
         services.clone(),
         &events,
@@ -173,6 +204,7 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
         "{} x1:  {one:>12.0} events/s   x10: {ten:>12.0} events/s",
         args.copies_of
     );
+    println!("emissions: {emissions}, with a Kubernetes section: {with_kubernetes}");
     println!(
         "agent RSS with the default pack loaded: {} MiB",
         rss_default_pack >> 20
@@ -191,6 +223,9 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
         "copies_1_events_per_sec": one.round(),
         "copies_10_events_per_sec": ten.round(),
         "rss_bytes": rss_default_pack,
+        "in_pods": args.in_pods,
+        "emissions": emissions,
+        "emissions_with_kubernetes": with_kubernetes,
     });
     println!("{figures}");
     Ok(())
