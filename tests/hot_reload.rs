@@ -274,11 +274,15 @@ fn plugin_directory_changes_end_with_the_right_set_serving() {
         "det.wasm: refused: not a valid WebAssembly component",
     );
     let future = wat::parse_str(
-        r#"(component (import "harrier:detector/host@0.2.0" (instance (export "now-ns" (func (result u64))))))"#,
+        r#"(component (import "harrier:detector/host@0.1.0" (instance (export "now-ns" (func (result u64))))))"#,
     )
     .unwrap();
     std::fs::write(&det, future).unwrap();
-    next_refusal(&reloader, &mut refusals, "harrier:detector/host@0.2.0");
+    next_refusal(
+        &reloader,
+        &mut refusals,
+        "built against contract harrier:detector@0.1.0",
+    );
     assert_eq!(serving(&handle), vec![("hostile".into(), sha(&v3))]);
 
     // Init and self-test failures of new files: refused, set unchanged.

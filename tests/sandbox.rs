@@ -668,7 +668,7 @@ mod boundary {
         );
         let status = &pipeline.detectors().status()[0];
         assert_eq!(status.stats.findings_out, CALLS + 1, "{status:?}");
-        assert!(status.stats.fields_truncated >= CALLS + 1, "{status:?}");
+        assert!(status.stats.fields_truncated > CALLS, "{status:?}");
         let emitted = emitted.lock().unwrap();
         assert!(!emitted.is_empty());
         for e in emitted.iter() {

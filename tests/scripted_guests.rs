@@ -1,8 +1,11 @@
 //! Detectors written in Python (componentize-py) and JavaScript
 //! (componentize-js), built from source by scripts/build-guests.sh, run by
-//! the host's plugin runtime like any other: they load in the sandbox (WASI
-//! with nothing in it), report on their fixtures and stay quiet on the
-//! benign workload.
+//! the host's plugin runtime like any other: they load in the sandbox with
+//! the permissions their language runtime needs and nothing else (Python's
+//! reads the environment, empty here, and random bytes for its hash seed;
+//! JavaScript's needs none), report on their fixtures and stay quiet on the
+//! benign workload; without those permissions the Python one is refused,
+//! naming what it called.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,8 +13,8 @@ use std::sync::Arc;
 use harrier_events::Event;
 use harrier_events::capture::CaptureReader;
 use harrier_plugins::{
-    EngineConfig, NoHostServices, Permissions, Plugin, PluginEngine, PluginLimits, PluginSource,
-    PluginSpec,
+    EngineConfig, NoHostServices, Permission, Permissions, Plugin, PluginEngine, PluginLimits,
+    PluginSource, PluginSpec,
 };
 use harrier_tests::repo_root;
 
@@ -23,7 +26,7 @@ fn capture(path: &Path) -> Vec<Event> {
         .unwrap()
 }
 
-fn load(component: &str) -> Plugin {
+fn load(component: &str, permissions: Permissions) -> Plugin {
     let path = repo_root().join("target/guests").join(component);
     let wasm = std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
@@ -48,7 +51,7 @@ fn load(component: &str) -> Plugin {
             ..PluginLimits::default()
         },
         severity_override: None,
-        permissions: Permissions::NONE,
+        permissions,
     };
     let started = std::time::Instant::now();
     let plugin = engine
@@ -70,8 +73,8 @@ fn run(plugin: &mut Plugin, events: &[Event]) -> Vec<harrier_events::Finding> {
     plugin.on_events(&routed).unwrap()
 }
 
-fn check(component: &str, fixture: &str, finding_type: &str) {
-    let mut plugin = load(component);
+fn check(component: &str, permissions: Permissions, fixture: &str, finding_type: &str) {
+    let mut plugin = load(component, permissions);
     assert!(
         plugin
             .metadata()
@@ -102,6 +105,9 @@ fn check(component: &str, fixture: &str, finding_type: &str) {
 fn python_detector_runs_in_the_host() {
     check(
         "persistence-py.wasm",
+        [Permission::WasiCli, Permission::WasiRandom]
+            .into_iter()
+            .collect(),
         "python-persistence",
         "Persistence:Runtime/SuspiciousCommand",
     );
@@ -111,7 +117,41 @@ fn python_detector_runs_in_the_host() {
 fn javascript_detector_runs_in_the_host() {
     check(
         "discovery-js.wasm",
+        Permissions::NONE,
         "js-discovery",
         "Discovery:Runtime/SuspiciousCommand",
+    );
+}
+
+#[test]
+fn python_detector_without_its_permissions_is_refused_naming_the_call() {
+    let path = repo_root().join("target/guests/persistence-py.wasm");
+    let wasm = std::fs::read(&path).unwrap();
+    let engine = PluginEngine::new(&EngineConfig {
+        cache_dir: Some(repo_root().join("target/guest-cache")),
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let spec = PluginSpec {
+        origin: path.display().to_string(),
+        source: PluginSource::Directory { path: path.clone() },
+        wasm: wasm.into(),
+        config_json: "{}".into(),
+        limits: PluginLimits {
+            memory_bytes: 256 << 20,
+            call_deadline_ms: 5_000,
+            ..PluginLimits::default()
+        },
+        severity_override: None,
+        permissions: Permissions::NONE,
+    };
+    let err = engine
+        .load(spec, Arc::new(NoHostServices))
+        .err()
+        .expect("refused without wasi:cli")
+        .to_string();
+    assert!(
+        err.contains("wasi:cli/environment") && err.contains("permission `wasi:cli`"),
+        "{err}"
     );
 }

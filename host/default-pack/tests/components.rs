@@ -86,9 +86,21 @@ fn every_component_exports_the_detector_world_and_imports_only_the_host() {
     }
 }
 
-/// A host that knows nothing: the self-tests must not depend on it.
+/// A host that knows nothing: the self-tests must not depend on it. For
+/// the fixtures it knows the indicators their capture header declares
+/// (`indicators`: kind, value, category; `*.parent` covers subdomains).
 struct EmptyHost {
     logs: Vec<String>,
+    indicators: Vec<(String, String, String)>,
+}
+
+impl EmptyHost {
+    fn new() -> EmptyHost {
+        EmptyHost {
+            logs: Vec::new(),
+            indicators: Vec::new(),
+        }
+    }
 }
 
 impl harrier_events::host::Host for EmptyHost {
@@ -109,10 +121,28 @@ impl harrier_events::host::Host for EmptyHost {
     }
     fn intel_match(
         &mut self,
-        _kind: harrier_events::IndicatorKind,
-        _value: String,
+        kind: harrier_events::IndicatorKind,
+        value: String,
     ) -> Option<harrier_events::IntelHit> {
-        None
+        let kind = match kind {
+            harrier_events::IndicatorKind::Domain => "domain",
+            harrier_events::IndicatorKind::Ip => "ip",
+            harrier_events::IndicatorKind::Sha256 => "sha256",
+        };
+        // The most specific entry: the exact value, then the nearest parent.
+        let covers = |listed: &str| match listed.strip_prefix("*.") {
+            Some(parent) => value.ends_with(&format!(".{parent}")),
+            None => listed == value,
+        };
+        self.indicators
+            .iter()
+            .filter(|(k, v, _)| k == kind && covers(v))
+            .max_by_key(|(_, v, _)| (!v.starts_with("*."), v.len()))
+            .map(|(_, v, category)| harrier_events::IntelHit {
+                category: category.clone(),
+                source: "fixture".into(),
+                indicator: v.clone(),
+            })
     }
 }
 
@@ -125,7 +155,7 @@ fn every_component_runs_metadata_init_and_self_test_in_wasmtime() -> anyhow::Res
     Detector::add_to_linker::<_, HasSelf<EmptyHost>>(&mut linker, |h| h)?;
     for d in detectors() {
         let component = Component::new(&engine, d.wasm)?;
-        let mut store = Store::new(&engine, EmptyHost { logs: Vec::new() });
+        let mut store = Store::new(&engine, EmptyHost::new());
         let det = Detector::instantiate(&mut store, &component, &linker)?;
         let meta = det.call_metadata(&mut store)?;
         assert_eq!(meta.name, d.name, "metadata name must match the directory");
@@ -169,6 +199,24 @@ fn fixture(name: &str) -> Vec<Event> {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The indicators a fixture's capture header declares.
+fn header_indicators(name: &str) -> Vec<(String, String, String)> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../plugins/fixtures")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let header: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let field = |i: &serde_json::Value, key: &str| i[key].as_str().unwrap_or_default().to_string();
+    header["indicators"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|i| (field(i, "kind"), field(i, "value"), field(i, "category")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[test]
 fn in_wasm_benign_is_quiet_and_own_fixture_fires() -> anyhow::Result<()> {
     let engine = Engine::new(&Config::new())?;
@@ -177,7 +225,7 @@ fn in_wasm_benign_is_quiet_and_own_fixture_fires() -> anyhow::Result<()> {
     let benign = fixture("benign.jsonl");
     for d in detectors() {
         let component = Component::new(&engine, d.wasm)?;
-        let mut store = Store::new(&engine, EmptyHost { logs: Vec::new() });
+        let mut store = Store::new(&engine, EmptyHost::new());
         let det = Detector::instantiate(&mut store, &component, &linker)?;
         det.call_init(&mut store, d.default_config)?.unwrap();
         let subs = det.call_metadata(&mut store)?.subscriptions;
@@ -199,10 +247,9 @@ fn in_wasm_benign_is_quiet_and_own_fixture_fires() -> anyhow::Result<()> {
             "{}: benign workload raised {noisy:?}",
             d.name
         );
-        let own = det.call_on_events(
-            &mut store,
-            &mine(&fixture(&format!("{}/detect.jsonl", d.name))),
-        )?;
+        let own_fixture = format!("{}/detect.jsonl", d.name);
+        store.data_mut().indicators = header_indicators(&own_fixture);
+        let own = det.call_on_events(&mut store, &mine(&fixture(&own_fixture)))?;
         assert!(
             !own.is_empty(),
             "{}: nothing on its own detection fixture",

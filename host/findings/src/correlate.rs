@@ -300,9 +300,8 @@ fn section(scope: &Scope, members: &[OpenFinding]) -> SequenceSection {
         scope: scope.kind.to_string(),
         scope_id: scope
             .key
-            .splitn(2, ':')
-            .nth(1)
-            .unwrap_or(&scope.key)
+            .split_once(':')
+            .map_or(scope.key.as_str(), |(_, id)| id)
             .to_string(),
         tactics,
         signals,

@@ -304,7 +304,8 @@ fn a_merged_finding_lists_each_process_with_its_own_evidence() {
     let out = merger.ingest(pod(second));
     let f = &out.last().unwrap().finding;
     assert_eq!(f.count, 2, "one container: merged");
-    let processes: Vec<(u32, &str, Vec<(&str, &str)>)> = f
+    type Member<'a> = (u32, &'a str, Vec<(&'a str, &'a str)>);
+    let processes: Vec<Member> = f
         .processes
         .iter()
         .map(|p| {

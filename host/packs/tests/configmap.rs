@@ -100,7 +100,8 @@ fn links_of_any_other_shape_are_still_refused() {
     let w = World::new();
     let outside = w.path("outside.toml");
     fs::write(&outside, "name = \"evil\"").unwrap();
-    let cases: [(&str, fn(&Path, &Path)); 4] = [
+    type Tamper = fn(&Path, &Path);
+    let cases: [(&str, Tamper); 4] = [
         ("entry linking outside ..data", |volume, outside| {
             fs::remove_file(volume.join("pack.toml")).unwrap();
             symlink(outside, volume.join("pack.toml")).unwrap();

@@ -7,11 +7,18 @@
 //! would show the shell a parent called `sleep`. Cutting the batch before an
 //! exec of a process already seen in it keeps every look-up true to the
 //! events delivered with it.
+//!
+//! File history is looked up the same way (`recent-write` of the program
+//! or library an exec or mmap names): a dropper that copies a binary, runs
+//! it and deletes it at once would show its exec a file nobody wrote, if
+//! the unlink were enriched before the exec was judged. So a run also ends
+//! before an unlink or rename that follows an exec or mmap in it.
 
 use harrier_events::{Event, EventDetail};
 use rustc_hash::FxHashSet;
 
-/// Finds the longest run of events the process table can answer for at once.
+/// Finds the longest run of events the process table and the file history
+/// can answer for at once.
 #[derive(Default)]
 pub(crate) struct ConsistentRuns {
     // Pids are small integers: a cheap hash keeps this off the profile.
@@ -23,10 +30,14 @@ impl ConsistentRuns {
     /// delivered together (at least one, unless `events` is empty).
     pub(crate) fn next_len(&mut self, events: &[Event]) -> usize {
         self.seen.clear();
+        let mut executed = false;
         for (i, event) in events.iter().enumerate() {
             let pid = event.process.pid;
-            if i > 0 && matches!(event.detail, EventDetail::Exec(_)) && self.seen.contains(&pid) {
-                return i;
+            match &event.detail {
+                EventDetail::Exec(_) if i > 0 && self.seen.contains(&pid) => return i,
+                EventDetail::FileUnlink(_) | EventDetail::FileRename(_) if executed => return i,
+                EventDetail::Exec(_) | EventDetail::MmapExec(_) => executed = true,
+                _ => {}
             }
             self.seen.insert(pid);
             self.seen.insert(event.process.ppid);
@@ -104,6 +115,26 @@ mod tests {
         assert_eq!(runs.next_len(&batch), 4);
         assert_eq!(runs.next_len(&batch[4..]), 2);
         assert_eq!(runs.next_len(&[]), 0);
+    }
+
+    #[test]
+    fn cut_before_an_unlink_that_follows_an_exec() {
+        // A dropper writes /dev/shm/x, runs it (pid 21) and deletes it.
+        let unlink = || {
+            event(
+                20,
+                1,
+                EventDetail::FileUnlink(harrier_events::FilePathEvent {
+                    path: "/dev/shm/x".into(),
+                    result: 0,
+                }),
+            )
+        };
+        let batch = [unlink(), exec(21, 20), unlink(), exec(22, 20)];
+        let mut runs = ConsistentRuns::default();
+        // An unlink before any exec stays; the one after the exec is cut.
+        assert_eq!(runs.next_len(&batch), 2);
+        assert_eq!(runs.next_len(&batch[2..]), 2);
     }
 
     #[test]

@@ -4,10 +4,10 @@
 //! with a [`Denied`] error naming the import and what it needs.
 //!
 //! Nothing granted can block past the call's deadline: the monotonic
-//! clock's `subscribe-*` (how `sleep` is built) gives pollables that are
-//! ready by the deadline of the call that made them, and refuses with an
-//! interrupt once that deadline has passed; stdin is closed and stdout and
-//! stderr are always ready.
+//! clock's `subscribe-*` (how `sleep` is built) gives a pollable only for a
+//! wait that ends within the deadline of the call that made it, and
+//! interrupts the call at once (a deadline error) for one that would not;
+//! stdin is closed and stdout and stderr are always ready.
 
 use std::time::{Duration, Instant};
 
@@ -54,36 +54,55 @@ pub(crate) fn linker_for(
     linker.allow_shadowing(true);
 
     let mut denied = Vec::new();
+    // Resources by the first interface that exports them; later exports of
+    // the same resource (`use wasi:io/poll.{pollable}`) are aliases, never
+    // defined again.
+    let mut resources: Vec<ResourceType> = Vec::new();
     for (name, item) in component.component_type().imports(engine) {
         let ComponentItem::ComponentInstance(instance) = item.ty else {
             continue;
         };
-        let basic = Requirement::of_interface(name) == Requirement::Basic;
         let interface_need = Requirement::of_interface(name);
-        let mut linked = linker.instance(name)?;
+        let basic = interface_need == Requirement::Basic;
+        let mut unmet = Vec::new();
         for (export, item) in instance.exports(engine) {
             let need = if basic {
                 Requirement::of_host_function(export)
             } else {
                 interface_need
             };
-            if need.met_by(granted) {
-                continue;
-            }
             match item.ty {
-                ComponentItem::ComponentFunc(_) => {
-                    let error = Denied {
-                        import: format!("{name}#{export}"),
-                        needs: need,
-                    };
-                    denied.push(error.import.clone());
-                    linked.func_new(export, move |_, _, _, _| Err(error.clone().into()))?;
+                ComponentItem::Resource(ty) if resources.contains(&ty) => {}
+                ComponentItem::Resource(ty) => {
+                    resources.push(ty);
+                    if !need.met_by(granted) {
+                        unmet.push((export, need, true));
+                    }
                 }
-                ComponentItem::Resource(_) => {
-                    linked.resource(export, ResourceType::host::<()>(), |_, _| Ok(()))?;
+                ComponentItem::ComponentFunc(_) if !need.met_by(granted) => {
+                    unmet.push((export, need, false));
                 }
                 _ => {}
             }
+        }
+        // Opened only when something is denied: opening an instance the
+        // linker holds under another patch version (a guest's
+        // `wasi:io/poll@0.2.0`, the host's 0.2.6) would shadow it.
+        if unmet.is_empty() {
+            continue;
+        }
+        let mut linked = linker.instance(name)?;
+        for (export, need, resource) in unmet {
+            if resource {
+                linked.resource(export, ResourceType::host::<()>(), |_, _| Ok(()))?;
+                continue;
+            }
+            let error = Denied {
+                import: format!("{name}#{export}"),
+                needs: need,
+            };
+            denied.push(error.import.clone());
+            linked.func_new(export, move |_, _, _, _| Err(error.clone().into()))?;
         }
     }
     Ok((linker, denied))
@@ -152,16 +171,18 @@ struct BoundedClock<'a> {
 }
 
 impl BoundedClock<'_> {
-    /// `wanted`, cut to what is left of the call; an interrupt when nothing is.
+    /// `wanted` if the call's deadline leaves room for it; otherwise the
+    /// call is interrupted now, as it would be at its deadline (waiting for
+    /// it would only hold the batch up).
     fn bound(&self, wanted: Duration) -> wasmtime::Result<Duration> {
         let Some(deadline) = self.deadline else {
             return Ok(wanted);
         };
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() && !wanted.is_zero() {
+        if wanted > left {
             return Err(Trap::Interrupt.into());
         }
-        Ok(wanted.min(left))
+        Ok(wanted)
     }
 }
 

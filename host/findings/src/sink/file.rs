@@ -118,9 +118,14 @@ fn cut_torn_line(file: &File, path: &Path) -> std::io::Result<u64> {
     Ok(kept)
 }
 
-/// Opens a file for appending, creating it if missing.
+/// Opens a file for appending (and reading, to find a torn last line),
+/// creating it if missing.
 fn open_append(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .open(path)
 }
 
 /// The name of the `index`-th rotated copy: `PATH.index`.
