@@ -118,11 +118,13 @@ impl PluginState {
         self.permissions.contains(permission)
     }
 
-    /// `info` as this detector may see it: the hook where data gated by a
-    /// permission is removed for detectors without it (`workload` names,
-    /// once `process-info` carries them, go when `permits(Workload)` is false).
-    fn visible(&self, info: ProcessInfo) -> ProcessInfo {
-        let _workload_visible = self.permits(Permission::Workload);
+    /// `info` as this detector may see it: Kubernetes and runtime names
+    /// (`workload`) only with the `workload` permission. Ids (container,
+    /// pod uid from the cgroup) stay: every detector needs them.
+    fn visible(&self, mut info: ProcessInfo) -> ProcessInfo {
+        if !self.permits(Permission::Workload) {
+            info.workload = None;
+        }
         info
     }
 }
