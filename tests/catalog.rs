@@ -59,11 +59,25 @@ impl World {
     /// A signed pack `name` `version` listing one plugin as `listed`,
     /// whose component is `wasm`.
     fn pack(&self, name: &str, version: &str, listed: &str, wasm: &[u8]) -> PathBuf {
+        self.pack_asking(name, version, listed, wasm, &[])
+    }
+
+    /// The same, its plugin asking for `permissions` in the manifest.
+    fn pack_asking(
+        &self,
+        name: &str,
+        version: &str,
+        listed: &str,
+        wasm: &[u8],
+        permissions: &[&str],
+    ) -> PathBuf {
         let dir = self.path(&format!("src/{name}-{version}-{listed}"));
         std::fs::create_dir_all(dir.join("plugins")).unwrap();
         std::fs::write(dir.join(format!("plugins/{listed}.wasm")), wasm).unwrap();
+        let asked: Vec<String> = permissions.iter().map(|p| format!("\"{p}\"")).collect();
         let manifest = format!(
-            "name = \"{name}\"\nversion = \"{version}\"\nvendor = \"Test\"\ndescription = \"test\"\nwit = \"^0.2\"\n\n[[plugin]]\nname = \"{listed}\"\nfile = \"plugins/{listed}.wasm\"\nversion = \"1.0.0\"\n"
+            "name = \"{name}\"\nversion = \"{version}\"\nvendor = \"Test\"\ndescription = \"test\"\nwit = \"^0.2\"\n\n[[plugin]]\nname = \"{listed}\"\nfile = \"plugins/{listed}.wasm\"\nversion = \"1.0.0\"\npermissions = [{}]\n",
+            asked.join(", ")
         );
         std::fs::write(dir.join("pack.toml"), manifest).unwrap();
         let opts = BuildOptions {
@@ -298,4 +312,77 @@ fn packs_installed_upgraded_tampered_and_removed_while_running() {
     running.eventually("acme gone", |d| {
         d == [pair("embedded:crypto-miner", "serving")]
     });
+}
+
+/// A pack plugin gets exactly the permissions its manifest asks for and the
+/// operator allows: none unasked, a refusal naming the pack, plugin and
+/// permission when the operator does not allow it, and a refusal for a
+/// permission this host does not know. (tests/sandbox.rs shows a detector
+/// without a grant refused at the call.)
+#[test]
+fn pack_grants_are_what_the_manifest_asks_and_the_operator_allows() {
+    use harrier_plugins::{Permission, Permissions, PluginSpec};
+    use std::sync::Mutex;
+
+    let intel = harrier_default_pack::detector("threat-intel").unwrap();
+    let engine = Arc::new(PluginEngine::new(&EngineConfig::default()).unwrap());
+    let services = Arc::new(harrier_plugins::NoHostServices);
+    // Each case: what the manifest asks, what the operator allows; what
+    // the plugin is granted, or the refusal.
+    let cases: [(&[&str], &[&str], Result<Permissions, &str>); 4] = [
+        (&[], &["intel"], Ok(Permissions::NONE)),
+        (
+            &["intel"],
+            &["intel"],
+            Ok(Permissions::NONE.with(Permission::Intel)),
+        ),
+        (
+            &["intel"],
+            &[],
+            Err("permission intel is requested but not allowed"),
+        ),
+        (
+            &["host:files"],
+            &["host:files"],
+            Err("unknown permission `host:files`"),
+        ),
+    ];
+    for (i, (asked, allowed, expected)) in cases.into_iter().enumerate() {
+        let world = World::new();
+        let name = format!("intel-pack-{i}");
+        let pack = world.pack_asking(&name, "1.0.0", "threat-intel", intel.wasm, asked);
+        world.install(&pack);
+        let mut config = world.config();
+        config.allowed_permissions = allowed.iter().map(|p| p.to_string()).collect();
+        let mut catalog = Catalog::new(Settings::default());
+        catalog.add(PackSource::new(config, harrier_events::WIT_VERSION));
+        let granted = Arc::new(Mutex::new(Vec::new()));
+        let (seen, engine, services) = (granted.clone(), engine.clone(), services.clone());
+        let compile = move |spec: PluginSpec| {
+            seen.lock().unwrap().push(spec.permissions);
+            engine
+                .load(spec, services.clone())
+                .map_err(|e| e.reason.to_string())
+        };
+        let mut set = DetectorSet::new(QuarantinePolicy::default());
+        let round = catalog.reconcile(&mut set, &compile);
+        match expected {
+            Ok(permissions) => {
+                assert!(round.refused.is_empty(), "{asked:?}: {:?}", round.refused);
+                assert_eq!(*granted.lock().unwrap(), [permissions], "{asked:?}");
+                assert_eq!(set.status().len(), 1);
+            }
+            Err(text) => {
+                assert!(granted.lock().unwrap().is_empty(), "{asked:?}: compiled");
+                assert!(
+                    round
+                        .refused
+                        .iter()
+                        .any(|r| r.contains(&name) && r.contains(text)),
+                    "{asked:?} allowed {allowed:?}: {:?}",
+                    round.refused
+                );
+            }
+        }
+    }
 }

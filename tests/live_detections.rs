@@ -26,7 +26,7 @@ struct Agent {
 }
 
 impl Agent {
-    /// Starts the agent and waits (60 s at most) until it says it is ready.
+    /// Starts the agent and waits (120 s at most) until it says it is ready.
     fn start(socket: &Path, config: &Path, plugins: Option<&Path>) -> Agent {
         let mut command = Command::new(harrier_bin());
         command.args([
@@ -51,11 +51,11 @@ impl Agent {
             stdout,
             socket: socket.to_path_buf(),
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let left = deadline
                 .checked_duration_since(Instant::now())
-                .expect("agent not ready within 60 s");
+                .expect("agent not ready within 120 s");
             let line = stderr
                 .recv_timeout(left)
                 .expect("agent exited before ready");
@@ -730,11 +730,18 @@ fn container_behaviours_and_guest_detectors_raise_their_findings() {
             )
         });
     }
-    // Python's runtime reads the (empty) environment and random bytes.
+    // Python's runtime reads the (empty) environment and random bytes. The
+    // guests take seconds each to compile: the compiled artifacts are kept
+    // (the scripted-guest tests share them), so agents started side by side
+    // on a small machine still get ready in time.
     let config = dir.join("harrier.toml");
+    let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/guest-cache");
     std::fs::write(
         &config,
-        "[plugins.permissions]\npersistence-py = [\"wasi:cli\", \"wasi:random\"]\n",
+        format!(
+            "[plugins.engine]\ncache_dir = \"{}\"\n[plugins.permissions]\npersistence-py = [\"wasi:cli\", \"wasi:random\"]\n",
+            cache.display()
+        ),
     )
     .unwrap();
     let agent = Agent::start(&dir.join("admin.sock"), &config, Some(&plugins));

@@ -35,18 +35,22 @@ fn s(path: &Path) -> &str {
 }
 
 /// The default pack exported into `dir/pack`, a key pair in `dir/keys`
-/// (`vendor.key`, `vendor.pub`), and the path of an install store.
-fn exported_pack(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+/// (`vendor.key`, `vendor.pub`), the path of an install store, and an agent
+/// configuration allowing what the pack's detectors ask for (threat-intel
+/// and execution ask for `intel`).
+fn exported_pack(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
     let (pack, keys, store) = (dir.join("pack"), dir.join("keys"), dir.join("store"));
     ok(&["export-default-pack", s(&pack)]);
     ok(&["pack", "keygen", "--out", s(&keys), "--name", "vendor"]);
-    (pack, keys, store)
+    let config = dir.join("harrier.toml");
+    std::fs::write(&config, "[packs]\nallowed_permissions = [\"intel\"]\n").unwrap();
+    (pack, keys, store, config)
 }
 
 #[test]
 fn signed_pack_round_trip_then_tamper() {
     let tmp = tempfile::tempdir().unwrap();
-    let (pack, keys, store) = exported_pack(tmp.path());
+    let (pack, keys, store, config) = exported_pack(tmp.path());
     ok(&[
         "pack",
         "sign",
@@ -73,6 +77,8 @@ fn signed_pack_round_trip_then_tamper() {
         let mut args = vec![
             "replay",
             s(&fixture),
+            "--config",
+            s(&config),
             "--packs",
             s(&store),
             "--trust",
@@ -96,6 +102,8 @@ fn signed_pack_round_trip_then_tamper() {
     );
     let plugins = ok(&[
         "plugins",
+        "--config",
+        s(&config),
         "--no-default-pack",
         "--packs",
         s(&store),
@@ -148,7 +156,7 @@ fn signed_pack_round_trip_then_tamper() {
 #[test]
 fn unsigned_pack_needs_explicit_permission() {
     let tmp = tempfile::tempdir().unwrap();
-    let (pack, keys, store) = exported_pack(tmp.path());
+    let (pack, keys, store, config) = exported_pack(tmp.path());
     let refused = harrier(&[
         "pack",
         "install",
@@ -181,6 +189,8 @@ fn unsigned_pack_needs_explicit_permission() {
     );
     let plugins = ok(&[
         "plugins",
+        "--config",
+        s(&config),
         "--no-default-pack",
         "--packs",
         s(&store),
@@ -204,7 +214,7 @@ fn installed_pack_hot_swaps_into_a_running_agent() {
     use std::io::{BufRead, BufReader};
     use std::time::{Duration, Instant};
     let tmp = tempfile::tempdir().unwrap();
-    let (pack, keys, store) = exported_pack(tmp.path());
+    let (pack, keys, store, config) = exported_pack(tmp.path());
     let socket = tmp.path().join("admin.sock");
     ok(&[
         "pack",
@@ -218,6 +228,8 @@ fn installed_pack_hot_swaps_into_a_running_agent() {
     let mut agent = Command::new(harrier_bin())
         .args([
             "run",
+            "--config",
+            s(&config),
             "--no-default-pack",
             "--packs",
             s(&store),
@@ -264,8 +276,12 @@ fn installed_pack_hot_swaps_into_a_running_agent() {
         s(&keys),
     ]);
     wait_for("the pack's detectors", &|text| {
-        text.matches("\"pack\": \"harrier-default\"").count()
-            == harrier_default_pack::detectors().len()
+        let listed: Vec<serde_json::Value> = serde_json::from_str(text).unwrap_or_default();
+        let from_pack = listed
+            .iter()
+            .filter(|d| d["source"]["pack"] == "harrier-default" && d["state"] == "serving")
+            .count();
+        from_pack == harrier_default_pack::detectors().len()
     });
 
     // Removed: they go away again.

@@ -15,8 +15,10 @@ pub struct ExportArgs {
     pub dir: PathBuf,
 }
 
-/// Write every embedded detector and a manifest with digests and default
-/// configuration; sign it with `harrier pack sign`.
+/// Write every embedded detector and a manifest with digests, default
+/// configuration and the permissions each needs (an operator installing the
+/// pack allows them in `[packs] allowed_permissions`); sign it with
+/// `harrier pack sign`.
 pub fn export(args: ExportArgs) -> anyhow::Result<()> {
     let plugins = args.dir.join("plugins");
     std::fs::create_dir_all(&plugins).with_context(|| format!("creating {}", plugins.display()))?;
@@ -38,6 +40,7 @@ pub fn export(args: ExportArgs) -> anyhow::Result<()> {
         if let Some(detector) = harrier_default_pack::detector(&plugin.name) {
             plugin.config = serde_json::from_str(detector.default_config)
                 .with_context(|| format!("default configuration of {}", detector.name))?;
+            plugin.permissions = detector.permissions.iter().map(|p| p.to_string()).collect();
         }
     }
     let text = manifest.to_toml().map_err(anyhow::Error::msg)?;
