@@ -20,7 +20,7 @@ use std::time::Duration;
 use harrier_tests::{privileged, repo_root};
 use serde_json::Value;
 
-use super::{Agent, missing, python, run};
+use super::{Agent, evidence, missing, python, run};
 
 /// The eleven DNS types of the tester and the domain each is raised for.
 const DNS_TYPES: [(&str, &str); 11] = [
@@ -292,6 +292,48 @@ fn threat_intel_types_fire_on_real_queries_and_connections() {
         run(&implant, &[]),
     ));
 
+    // A name on a feed resolved (by a resolver of its own, so the address
+    // means only that name), then connected to: judged by the name.
+    let _named = StubResolver::start(host(54), host(81));
+    let named_conf = dir.join("resolv-named.conf");
+    std::fs::write(&named_conf, format!("nameserver {}\n", host(54))).unwrap();
+    let resolve_and_connect = dir.join("resolve-and-connect.sh");
+    std::fs::write(
+        &resolve_and_connect,
+        "exec python3 -c \"import socket\na = socket.gethostbyname('resolved.guarddutyc2activityb.com')\ns = socket.socket()\ntry: s.connect((a, 9))\nexcept OSError: pass\"\n",
+    )
+    .unwrap();
+    with_resolver(&named_conf, dir, &resolve_and_connect, &[]);
+    // DNS rebinding: an answer pointing a name at the metadata service.
+    let _rebinding = StubResolver::start(host(55), Ipv4Addr::new(169, 254, 169, 254));
+    let rebind_conf = dir.join("resolv-rebind.conf");
+    std::fs::write(&rebind_conf, format!("nameserver {}\n", host(55))).unwrap();
+    let rebind = dir.join("rebind.sh");
+    std::fs::write(&rebind, "getent hosts rebind.harrier-test.example || true\n").unwrap();
+    with_resolver(&rebind_conf, dir, &rebind, &[]);
+    let by_name = |findings: &[Value]| {
+        let c2 = findings.iter().any(|f| {
+            f["type"] == "Backdoor:Runtime/C&CActivity.B"
+                && evidence(f, "remote_ip") == Some(host(81).to_string().as_str())
+        });
+        let rebound = findings.iter().any(|f| {
+            f["type"] == "UnauthorizedAccess:Runtime/MetadataDNSRebind"
+                && evidence(f, "domain") == Some("rebind.harrier-test.example")
+                && evidence(f, "answer") == Some("169.254.169.254")
+        });
+        let mut absent = Vec::new();
+        if !c2 {
+            absent.push(format!(
+                "C&CActivity.B for a connect to {} resolved from resolved.guarddutyc2activityb.com",
+                host(81)
+            ));
+        }
+        if !rebound {
+            absent.push("MetadataDNSRebind for rebind.harrier-test.example".to_string());
+        }
+        absent
+    };
+
     let domains_named = |findings: &[Value]| {
         DNS_TYPES
             .iter()
@@ -300,12 +342,14 @@ fn threat_intel_types_fire_on_real_queries_and_connections() {
             .filter(|(k, d)| !findings.iter().any(|f| names(f, k, d)))
             .collect::<Vec<_>>()
     };
-    let findings =
-        agent.collect(|f| missing(f, &expected).0.is_empty() && domains_named(f).is_empty());
+    let findings = agent.collect(|f| {
+        missing(f, &expected).0.is_empty() && domains_named(f).is_empty() && by_name(f).is_empty()
+    });
     let (absent, seen) = missing(&findings, &expected);
     let unnamed = domains_named(&findings);
+    let not_by_name = by_name(&findings);
     assert!(
-        absent.is_empty() && unnamed.is_empty(),
-        "missing: {absent:?}; DNS types without their domain: {unnamed:?}\nseen:\n{seen}"
+        absent.is_empty() && unnamed.is_empty() && not_by_name.is_empty(),
+        "missing: {absent:?}; DNS types without their domain: {unnamed:?}; by name: {not_by_name:?}\nseen:\n{seen}"
     );
 }

@@ -17,6 +17,10 @@
 //!   `UnauthorizedAccess:Runtime/TorClient` (a Tor guard or directory
 //!   authority), `UnauthorizedAccess:Runtime/TorRelay`.
 //!
+//! - DNS answers: an A or AAAA record pointing a name that is not the
+//!   metadata service's own at the instance metadata address
+//!   (`UnauthorizedAccess:Runtime/MetadataDNSRebind`).
+//!
 //! (`Execution:Runtime/MaliciousFileExecuted.Custom`, a file hash on a feed,
 //! is the `execution` detector's: it already reads each executable's hash.)
 
@@ -26,7 +30,8 @@ pub mod reputation;
 pub mod specs;
 
 use harrier_sdk::{
-    Detector, Event, EventDetail, EventKind, Finding, FindingBuilder, FindingSpec, IndicatorKind,
+    Detector, DnsAnswerEvent, Event, EventDetail, EventKind, Finding, FindingBuilder, FindingSpec,
+    IndicatorKind,
     IntelHit, Metadata, Policy, Process, SocketAddress, config, finding, host, testing,
 };
 use serde::Deserialize;
@@ -59,6 +64,18 @@ pub struct ThreatIntel {
     policy: Policy,
     own: Own,
 }
+
+/// The instance metadata service's addresses (AWS IPv4 and IPv6; the IPv4
+/// one is also GCP's and Azure's).
+pub const METADATA_ADDRESSES: &[&str] = &["169.254.169.254", "fd00:ec2::254"];
+
+/// Names that resolve to the metadata service by design.
+pub const METADATA_NAMES: &[&str] = &[
+    "instance-data",
+    "instance-data.ec2.internal",
+    "metadata.google.internal",
+    "metadata",
+];
 
 /// The address and port of an IP socket address.
 fn ip_of(address: &SocketAddress) -> Option<(&str, u16)> {
@@ -141,6 +158,28 @@ impl ThreatIntel {
         }
     }
 
+    /// An answer that rebinds a name to the metadata service.
+    fn dns_answer(&self, event: &Event, answer: &DnsAnswerEvent, out: &mut Vec<Finding>) {
+        let query = answer.query.trim_end_matches('.').to_ascii_lowercase();
+        if METADATA_NAMES.contains(&query.as_str()) {
+            return;
+        }
+        let Some(record) = answer.answers.iter().find(|r| {
+            matches!(r.record_type, 1 | 28) && METADATA_ADDRESSES.contains(&r.value.as_str())
+        }) else {
+            return;
+        };
+        let mut b = FindingBuilder::new(&METADATA_REBIND, event)
+            .evidence("domain", &answer.query)
+            .evidence("answer_name", &record.name)
+            .evidence("answer", &record.value)
+            .evidence("ttl", record.ttl.to_string());
+        if let Some((server, port)) = ip_of(&answer.server) {
+            b = b.evidence("dns_server", format!("{server}:{port}"));
+        }
+        self.emit(&METADATA_REBIND, &event.process, b, out);
+    }
+
     fn connection(
         &self,
         event: &Event,
@@ -182,6 +221,7 @@ impl Detector for ThreatIntel {
             "Connections, DNS queries and executions matched against the host's threat-intelligence feeds, plus domain reputation heuristics.",
             &[
                 EventKind::DnsQuery,
+                EventKind::DnsAnswer,
                 EventKind::NetConnect,
                 EventKind::NetAccept,
             ],
@@ -203,6 +243,7 @@ impl Detector for ThreatIntel {
     fn on_event(&mut self, event: &Event, out: &mut Vec<Finding>) {
         match &event.detail {
             EventDetail::DnsQuery(d) => self.dns_query(event, &d.query, out),
+            EventDetail::DnsAnswer(a) if a.rcode == 0 => self.dns_answer(event, a, out),
             // An attempt is enough: a black hole never answers, and a
             // refused C&C connection was still an attempt to reach it.
             EventDetail::NetConnect(n) => self.connection(event, &n.address, false, out),
@@ -225,7 +266,7 @@ impl Detector for ThreatIntel {
 }
 
 /// What the self-test fixture raises: every type once.
-const SELF_TEST_TYPES: [&str; 17] = [
+const SELF_TEST_TYPES: [&str; 18] = [
     C2.finding_type,
     BITCOIN.finding_type,
     BLACKHOLE.finding_type,
@@ -243,6 +284,7 @@ const SELF_TEST_TYPES: [&str; 17] = [
     BITCOIN_REP.finding_type,
     MALICIOUS_REP.finding_type,
     SUSPICIOUS_REP.finding_type,
+    METADATA_REBIND.finding_type,
 ];
 
 harrier_sdk::export_detector!(ThreatIntel);

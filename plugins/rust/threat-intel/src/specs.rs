@@ -139,8 +139,16 @@ pub const SUSPICIOUS_REP: FindingSpec = FindingSpec {
     description: "A process queried a low-reputation domain that is suspicious by its age, rarity or look (its name scores as algorithmically generated).",
     mitre: "T1071",
 };
+/// A DNS answer pointing a name at the instance metadata service.
+pub const METADATA_REBIND: FindingSpec = FindingSpec {
+    finding_type: "UnauthorizedAccess:Runtime/MetadataDNSRebind",
+    severity: 8.0,
+    title: "DNS answer points at the instance metadata service",
+    description: "A process received a DNS answer resolving a name that is not the metadata service's own to the instance metadata address (169.254.169.254, fd00:ec2::254): DNS rebinding, to reach the metadata service and its credentials through an application that only fetches named URLs.",
+    mitre: "T1552.005",
+};
 /// Every finding type of this detector.
-pub const SPECS: [FindingSpec; 17] = [
+pub const SPECS: [FindingSpec; 18] = [
     C2,
     BITCOIN,
     BLACKHOLE,
@@ -158,6 +166,7 @@ pub const SPECS: [FindingSpec; 17] = [
     BITCOIN_REP,
     MALICIOUS_REP,
     SUSPICIOUS_REP,
+    METADATA_REBIND,
 ];
 
 /// The DNS finding type for an indicator category, if it has one.
