@@ -309,7 +309,11 @@ fn threat_intel_types_fire_on_real_queries_and_connections() {
     let rebind_conf = dir.join("resolv-rebind.conf");
     std::fs::write(&rebind_conf, format!("nameserver {}\n", host(55))).unwrap();
     let rebind = dir.join("rebind.sh");
-    std::fs::write(&rebind, "getent hosts rebind.harrier-test.example || true\n").unwrap();
+    std::fs::write(
+        &rebind,
+        "getent hosts rebind.harrier-test.example || true\n",
+    )
+    .unwrap();
     with_resolver(&rebind_conf, dir, &rebind, &[]);
     let by_name = |findings: &[Value]| {
         let c2 = findings.iter().any(|f| {
