@@ -224,6 +224,7 @@ fn kubernetes_workload_in_every_format() {
     let fields = &falco["output_fields"];
     assert_eq!(fields["k8s.ns.name"], "shop");
     assert_eq!(fields["k8s.pod.name"], "cart-0");
+    assert_eq!(fields["k8s.pod.labels"], "app:cart");
     assert_eq!(fields["container.name"], "cart");
     assert_eq!(
         fields["container.image.repository"],
