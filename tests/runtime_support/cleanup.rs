@@ -68,6 +68,36 @@ pub fn remove_pod_cgroups(pod_uids: &[String]) {
     }
 }
 
+/// The cgroup directories a runtime makes for itself in every hierarchy
+/// (`kubepods/besteffort`, `docker`) that did not exist before it started:
+/// removed, once empty, when the runtime is gone.
+pub struct RuntimeCgroups(Vec<PathBuf>);
+
+impl RuntimeCgroups {
+    /// Notes which of `relative` (parents before children) are absent now.
+    pub fn absent(relative: &[&str]) -> RuntimeCgroups {
+        let hierarchies: Vec<PathBuf> = std::fs::read_dir("/sys/fs/cgroup")
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        let absent = hierarchies
+            .iter()
+            .flat_map(|h| relative.iter().map(move |r| h.join(r)))
+            .filter(|p| !p.exists())
+            .collect();
+        RuntimeCgroups(absent)
+    }
+
+    /// rmdir of each noted directory, deepest first; one still in use (a
+    /// child or a process left in it) stays.
+    pub fn remove(&self) {
+        let mut dirs = self.0.clone();
+        dirs.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+        for dir in dirs {
+            let _ = std::fs::remove_dir(&dir);
+        }
+    }
+}
+
 /// rmdir of a cgroup tree, children first.
 pub fn remove_tree(dir: &Path) {
     if let Ok(children) = std::fs::read_dir(dir) {

@@ -26,6 +26,8 @@ pub struct Containerd {
     /// Sandbox ids, and the pod uids whose cgroups must go.
     pods: Vec<String>,
     pod_uids: Vec<String>,
+    /// The `kubepods` parents the pods' cgroups made.
+    parents: cleanup::RuntimeCgroups,
 }
 
 /// A pod and its one container, created over CRI.
@@ -89,6 +91,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
                 .unwrap(),
             pods: Vec::new(),
             pod_uids: Vec::new(),
+            parents: cleanup::RuntimeCgroups::absent(&["kubepods", "kubepods/besteffort"]),
         };
         containerd.launch();
         run(Command::new("ctr").args([
@@ -325,6 +328,7 @@ impl Drop for Containerd {
         cleanup::kill_pods(&self.pod_uids);
         cleanup::unmount_under(&self.dir);
         cleanup::remove_pod_cgroups(&self.pod_uids);
+        self.parents.remove();
     }
 }
 

@@ -18,6 +18,8 @@ pub struct Dockerd {
     pub socket: PathBuf,
     child: Child,
     containers: Vec<String>,
+    /// The `docker` cgroup parent dockerd made.
+    parents: cleanup::RuntimeCgroups,
 }
 
 impl Dockerd {
@@ -30,6 +32,7 @@ impl Dockerd {
         std::fs::create_dir_all(dir).unwrap();
         let socket = dir.join("docker.sock");
         let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
+        let parents = cleanup::RuntimeCgroups::absent(&["docker"]);
         let child = Command::new("/usr/sbin/dockerd")
             .arg(format!("--host=unix://{}", socket.display()))
             .arg(format!("--data-root={}", dir.join("data").display()))
@@ -54,6 +57,7 @@ impl Dockerd {
             socket,
             child,
             containers: Vec::new(),
+            parents,
         };
         let deadline = Instant::now() + Duration::from_secs(40);
         while !dockerd.docker(&["version"]).status.success() {
@@ -117,5 +121,6 @@ impl Drop for Dockerd {
         let _ = self.child.wait();
         cleanup::kill_processes_mentioning(&self.dir);
         cleanup::unmount_under(&self.dir);
+        self.parents.remove();
     }
 }
