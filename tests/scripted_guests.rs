@@ -13,8 +13,8 @@ use std::sync::Arc;
 use harrier_events::Event;
 use harrier_events::capture::CaptureReader;
 use harrier_plugins::{
-    EngineConfig, NoHostServices, Permission, Permissions, Plugin, PluginEngine, PluginLimits,
-    PluginSource, PluginSpec,
+    EngineConfig, LoadError, NoHostServices, Permission, Permissions, Plugin, PluginEngine,
+    PluginLimits, PluginSource, PluginSpec,
 };
 use harrier_tests::repo_root;
 
@@ -26,7 +26,8 @@ fn capture(path: &Path) -> Vec<Event> {
         .unwrap()
 }
 
-fn load(component: &str, permissions: Permissions) -> Plugin {
+/// Loads a built guest with `permissions`, or says why it was refused.
+fn try_load(component: &str, permissions: Permissions) -> Result<Plugin, LoadError> {
     let path = repo_root().join("target/guests").join(component);
     let wasm = std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
@@ -54,14 +55,16 @@ fn load(component: &str, permissions: Permissions) -> Plugin {
         permissions,
     };
     let started = std::time::Instant::now();
-    let plugin = engine
-        .load(spec, Arc::new(NoHostServices))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let loaded = engine.load(spec, Arc::new(NoHostServices));
     eprintln!(
-        "{component}: loaded in {:?} (compiled cache: target/guest-cache)",
+        "{component}: load took {:?} (compiled cache: target/guest-cache)",
         started.elapsed()
     );
-    plugin
+    loaded
+}
+
+fn load(component: &str, permissions: Permissions) -> Plugin {
+    try_load(component, permissions).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn run(plugin: &mut Plugin, events: &[Event]) -> Vec<harrier_events::Finding> {
@@ -125,28 +128,7 @@ fn javascript_detector_runs_in_the_host() {
 
 #[test]
 fn python_detector_without_its_permissions_is_refused_naming_the_call() {
-    let path = repo_root().join("target/guests/persistence-py.wasm");
-    let wasm = std::fs::read(&path).unwrap();
-    let engine = PluginEngine::new(&EngineConfig {
-        cache_dir: Some(repo_root().join("target/guest-cache")),
-        ..EngineConfig::default()
-    })
-    .unwrap();
-    let spec = PluginSpec {
-        origin: path.display().to_string(),
-        source: PluginSource::Directory { path: path.clone() },
-        wasm: wasm.into(),
-        config_json: "{}".into(),
-        limits: PluginLimits {
-            memory_bytes: 256 << 20,
-            call_deadline_ms: 5_000,
-            ..PluginLimits::default()
-        },
-        severity_override: None,
-        permissions: Permissions::NONE,
-    };
-    let err = engine
-        .load(spec, Arc::new(NoHostServices))
+    let err = try_load("persistence-py.wasm", Permissions::NONE)
         .err()
         .expect("refused without wasi:cli")
         .to_string();

@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::*;
 use harrier_enrich::container::Runtime;
 use harrier_enrich::{EnrichConfig, Enricher, Workload, WorkloadSource};
-use harrier_events::{EventDetail, ExecEvent, ExitEvent, FilePathEvent};
+use harrier_events::{EventDetail, ExitEvent, FilePathEvent};
 
 const ID: &str = "4a3f1b0c9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b";
 const UID: &str = "0b8a5c1e-2f3d-4e5f-8a9b-0c1d2e3f4a5b";
@@ -48,22 +48,6 @@ impl WorkloadSource for Recording {
     fn workload_settled(&self, id: &str, _wait: Duration) -> Option<Arc<Workload>> {
         self.workload(id)
     }
-}
-
-fn exec(path: &str) -> EventDetail {
-    EventDetail::Exec(ExecEvent {
-        filename: path.into(),
-        args: vec![path.into()],
-        args_truncated: false,
-        cwd: "/".into(),
-        ld_preload: None,
-        ld_library_path: None,
-        file_mode: 0o755,
-        dev: 0,
-        inode: 0,
-        mtime_ns: 0,
-        args_gap: None,
-    })
 }
 
 #[test]

@@ -8,13 +8,30 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use harrier_enrich::{EnrichConfig, Enricher};
-use harrier_events::{Event, EventDetail, Process};
+use harrier_events::{Event, EventDetail, ExecEvent, Process};
 
 /// One second in nanoseconds.
 pub const S: u64 = 1_000_000_000;
 
 /// Boot time written to the fake procfs (seconds since the epoch).
 pub const BTIME: u64 = 1_700_000_000;
+
+/// A successful exec of `path` with no arguments, as the sensor reports it.
+pub fn exec(path: &str) -> EventDetail {
+    EventDetail::Exec(ExecEvent {
+        filename: path.into(),
+        args: vec![path.into()],
+        args_truncated: false,
+        cwd: "/".into(),
+        ld_preload: None,
+        ld_library_path: None,
+        file_mode: 0o755,
+        dev: 0,
+        inode: 0,
+        mtime_ns: 0,
+        args_gap: None,
+    })
+}
 
 /// A process as the sensor reports it: no exe, no container.
 pub fn proc_of(pid: u32, ppid: u32, uid: u32) -> Process {
