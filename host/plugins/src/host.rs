@@ -194,3 +194,75 @@ pub(crate) fn log_text(text: &str) -> String {
     crate::bounds::cap_string(&mut line, MAX_LOG_LINE);
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::permissions::Permission;
+    use harrier_events::WorkloadInfo;
+    use harrier_events::host::Host as _;
+
+    /// One process in a pod, with the runtime's names.
+    struct InAPod;
+
+    impl HostServices for InAPod {
+        fn process(&self, pid: u32) -> Option<ProcessInfo> {
+            Some(ProcessInfo {
+                pid,
+                ppid: 1,
+                uid: 0,
+                euid: 0,
+                exe: "/bin/sh".into(),
+                cmdline: "sh".into(),
+                start_time_ns: 0,
+                container_id: Some("c0ffee".into()),
+                pod_uid: Some("uid-1".into()),
+                cwd: "/".into(),
+                user_name: None,
+                exe_sha256: None,
+                workload: Some(WorkloadInfo {
+                    namespace: Some("shop".into()),
+                    pod_name: Some("cart-0".into()),
+                    pod_uid: Some("uid-1".into()),
+                    container_name: Some("cart".into()),
+                    image: Some("cart:1".into()),
+                    image_digest: None,
+                    runtime: Some("containerd".into()),
+                }),
+            })
+        }
+        fn ancestry(&self, pid: u32, _max_depth: u32) -> Vec<ProcessInfo> {
+            self.process(pid + 1).into_iter().collect()
+        }
+        fn recent_write(&self, _path: &str) -> Option<FileWriteInfo> {
+            None
+        }
+    }
+
+    fn state(permissions: Permissions) -> PluginState {
+        PluginState::new(
+            Arc::from("t"),
+            StoreLimits::default(),
+            permissions,
+            Arc::new(InAPod),
+        )
+    }
+
+    #[test]
+    fn workload_names_need_the_workload_permission_and_ids_do_not() {
+        let mut without = state(Permissions::NONE);
+        let seen = without.process(7).unwrap();
+        assert_eq!(seen.workload, None);
+        assert_eq!(seen.container_id.as_deref(), Some("c0ffee"));
+        assert_eq!(seen.pod_uid.as_deref(), Some("uid-1"));
+        assert!(without.ancestry(7, 4).iter().all(|a| a.workload.is_none()));
+
+        let mut with = state(Permissions::NONE.with(Permission::Workload));
+        let seen = with.process(7).unwrap();
+        assert_eq!(
+            seen.workload.and_then(|w| w.namespace).as_deref(),
+            Some("shop")
+        );
+        assert!(with.ancestry(7, 4).iter().all(|a| a.workload.is_some()));
+    }
+}
