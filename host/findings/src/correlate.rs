@@ -88,7 +88,7 @@ impl Correlator {
         let known = group.members.iter().position(|m| m.id == member.id);
         let joined = match known {
             Some(index) => {
-                group.members[index] = member.clone();
+                refresh(&mut group.members[index], member);
                 false
             }
             None if group.members.len() < MAX_MEMBERS => {
@@ -133,6 +133,33 @@ impl Correlator {
         group.sequence = Some(fresh);
         change
     }
+}
+
+/// Brings a member's snapshot up to date with what a sequence reads of it
+/// (times, count, severity, technique, detectors, events, processes),
+/// without cloning the whole finding on every repeat: those lists only
+/// grow, so the new tail is all that is copied. Evidence is not read by
+/// sequences and is left as first seen.
+fn refresh(snapshot: &mut OpenFinding, current: &OpenFinding) {
+    snapshot.count = current.count;
+    snapshot.severity = current.severity;
+    snapshot.first_seen_ns = current.first_seen_ns;
+    snapshot.last_seen_ns = current.last_seen_ns;
+    if snapshot.mitre_technique.is_none() {
+        snapshot
+            .mitre_technique
+            .clone_from(&current.mitre_technique);
+    }
+    if snapshot.detectors.len() != current.detectors.len() {
+        snapshot.detectors.clone_from(&current.detectors);
+    }
+    if let Some(new) = current.events.get(snapshot.events.len()..) {
+        snapshot.events.extend_from_slice(new);
+    }
+    if let Some(new) = current.processes.get(snapshot.processes.len()..) {
+        snapshot.processes.extend_from_slice(new);
+    }
+    snapshot.processes_truncated = current.processes_truncated;
 }
 
 /// Whether members tell a story: enough types, several tactics, one

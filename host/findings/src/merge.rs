@@ -132,7 +132,7 @@ impl Merger {
             let closed = self.open.remove(&key).expect("checked above");
             self.close(closed, now, &mut out);
         }
-        let member = match self.open.get_mut(&key) {
+        match self.open.get_mut(&key) {
             Some(finding) => {
                 finding.absorb(&input, max_evidence);
                 self.stats.merged += 1;
@@ -142,7 +142,6 @@ impl Merger {
                         finding: finding.emit(&self.site, now),
                     });
                 }
-                finding.clone()
             }
             None => {
                 let first_seq = first_seq(&input);
@@ -153,13 +152,13 @@ impl Merger {
                     finding: finding.emit(&self.site, now),
                 });
                 self.stats.findings += 1;
-                let member = finding.clone();
-                self.open.insert(key, finding);
-                self.evict_beyond_limit(now, &mut out);
-                member
+                self.open.insert(key.clone(), finding);
             }
-        };
-        self.correlate(&input, &member, now, &mut out);
+        }
+        // Correlation reads the merged finding where it lives, before an
+        // eviction can close it.
+        self.correlate(&input, &key, now, &mut out);
+        self.evict_beyond_limit(now, &mut out);
         self.stats.emitted += out.len() as u64;
         out
     }
@@ -278,7 +277,7 @@ impl Merger {
     fn correlate(
         &mut self,
         input: &FindingInput,
-        member: &OpenFinding,
+        member_key: &(String, String),
         now: u64,
         out: &mut Vec<Emission>,
     ) {
@@ -300,6 +299,8 @@ impl Merger {
                 self.close(sequence, now, out);
             }
         }
+        // Borrowed from `open` (another field): no copy per repeat.
+        let member = &self.open[member_key];
         let change =
             self.correlator
                 .observe(&scope, member, now, min_types, self.config.max_evidence);

@@ -250,3 +250,32 @@ fn sequence_updates_follow_the_interval_and_close_after_the_window() {
         "a closed group does not come back"
     );
 }
+
+#[test]
+fn a_sequence_shows_what_its_members_absorbed_before_it_formed() {
+    let mut merger = merger(2);
+    let pod = |i| in_container(i, "c0ffee", Some("pod-1"));
+    merger.ingest(pod(input(NEW_BINARY, "/tmp/dropper", 0, 1)));
+    // The same finding again, from a second process of the same binary.
+    let mut again = pod(input(NEW_BINARY, "/tmp/dropper", 10, 2));
+    again.process.pid = 5151;
+    again.raw.pid = 5151;
+    merger.ingest(again);
+
+    let out = merger.ingest(pod(input(REVERSE_SHELL, "/bin/sh", 30, 3)));
+    let created = sequences(&out);
+    assert_eq!(created.len(), 1);
+    let seq = &created[0].finding;
+    let section = seq.sequence.as_ref().unwrap();
+    assert_eq!(section.signals[0].count, 2, "the repeat is counted");
+    assert_eq!(section.signals[0].last_seen, "2026-01-01T00:00:10.000Z");
+    assert!(
+        section.signals[0]
+            .actor_ids
+            .contains(&"process:5151".to_string()),
+        "{:?}",
+        section.signals[0].actor_ids
+    );
+    let seqs: Vec<u64> = seq.events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2, 3], "every member event, the repeat's included");
+}

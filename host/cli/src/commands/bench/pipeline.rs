@@ -125,6 +125,8 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
     );
     let (full, pipeline, emitted) = throughput(set, services.clone(), &events, args.batch, 1);
     let emissions = emitted.all.load(Ordering::Relaxed);
+    let stats = pipeline.stats();
+    let raw_findings = stats.raw_findings;
     let with_kubernetes = emitted.with_kubernetes.load(Ordering::Relaxed);
     let (parallel, _, _) = throughput(
         load_pack()?,
@@ -204,7 +206,10 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
         "{} x1:  {one:>12.0} events/s   x10: {ten:>12.0} events/s",
         args.copies_of
     );
-    println!("emissions: {emissions}, with a Kubernetes section: {with_kubernetes}");
+    println!(
+        "runs: {}, findings reported: {raw_findings}, emissions: {emissions}, with a Kubernetes section: {with_kubernetes}",
+        stats.batches
+    );
     println!(
         "agent RSS with the default pack loaded: {} MiB",
         rss_default_pack >> 20
@@ -224,6 +229,8 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
         "copies_10_events_per_sec": ten.round(),
         "rss_bytes": rss_default_pack,
         "in_pods": args.in_pods,
+        "runs": stats.batches,
+        "findings_reported": raw_findings,
         "emissions": emissions,
         "emissions_with_kubernetes": with_kubernetes,
     });
