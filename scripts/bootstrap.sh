@@ -17,6 +17,8 @@ command -v npm >/dev/null || need_apt+=(npm)
 command -v nc.traditional >/dev/null || need_apt+=(netcat-traditional)
 command -v ssh >/dev/null || need_apt+=(openssh-client)
 command -v debugfs >/dev/null || need_apt+=(e2fsprogs)
+# Fleet tests: a private JetStream server (Debian's 2.9).
+[ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null || need_apt+=(nats-server)
 if ((${#need_apt[@]})); then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

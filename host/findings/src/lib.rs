@@ -23,7 +23,7 @@
 
 mod config;
 mod correlate;
-mod duration;
+pub mod duration;
 mod finding;
 pub mod format;
 mod id;
@@ -46,7 +46,7 @@ pub use input::{
 };
 pub use merge::{Emission, EmissionKind, MergeStats, Merger};
 pub use sink::{
-    FileTarget, ShutdownReport, SinkError, SinkSettings, SinkSpec, SinkSpecError, SinkStats,
-    SinkTarget, Sinks, WebhookTarget,
+    External, ExternalSink, FileTarget, Rendered, ShutdownReport, SinkError, SinkSettings,
+    SinkSpec, SinkSpecError, SinkStats, SinkTarget, Sinks, WebhookTarget,
 };
 pub use time::rfc3339;

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use std::sync::Arc;
 
-use harrier_findings::Sinks;
 use harrier_pipeline::AgentHandle;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixListener;
 
 use super::metrics;
+use super::outputs::Outputs;
 
 /// A running admin endpoint; the socket is removed when this is dropped.
 pub struct AdminServer {
@@ -37,7 +37,7 @@ impl Drop for AdminServer {
 }
 
 /// Serve the endpoint at `path` (replacing a stale socket).
-pub fn serve(path: &Path, handle: AgentHandle, sinks: Arc<Sinks>) -> anyhow::Result<AdminServer> {
+pub fn serve(path: &Path, handle: AgentHandle, sinks: Arc<Outputs>) -> anyhow::Result<AdminServer> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("admin socket directory {}", dir.display()))?;
@@ -95,7 +95,7 @@ pub fn serve(path: &Path, handle: AgentHandle, sinks: Arc<Sinks>) -> anyhow::Res
 fn respond(
     request: &[u8],
     handle: &AgentHandle,
-    sinks: &Sinks,
+    sinks: &Outputs,
 ) -> (&'static str, &'static str, String) {
     let line = String::from_utf8_lossy(request);
     let mut parts = line.split_whitespace();
@@ -110,7 +110,7 @@ fn respond(
         "/metrics" => (
             "200 OK",
             "text/plain; version=0.0.4",
-            metrics::render(&status, &sinks.stats()),
+            metrics::render(&status, &sinks.sink_stats(), &sinks.bus_stats()),
         ),
         _ => (
             "404 Not Found",

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use harrier_findings::SinkStats;
+use harrier_fleet::NatsStats;
 use harrier_pipeline::{AgentStatus, DetectorStatus};
 
 /// Appends one metric family: its header, then one sample per item.
@@ -42,7 +43,7 @@ fn scalar(out: &mut String, (name, help): (&str, &str), value: u64) {
 }
 
 /// Render the status (and the outputs' counters) as Prometheus metrics.
-pub fn render(status: &AgentStatus, sinks: &[SinkStats]) -> String {
+pub fn render(status: &AgentStatus, sinks: &[SinkStats], buses: &[NatsStats]) -> String {
     let mut out = String::new();
     let o = &mut out;
     let pipeline = &status.pipeline;
@@ -239,8 +240,57 @@ pub fn render(status: &AgentStatus, sinks: &[SinkStats]) -> String {
             value,
         );
     }
+    let per_bus: [(&str, &str, BusCounter); 7] = [
+        (
+            "harrier_nats_spooled_total",
+            "Findings written to a NATS output's disk spool.",
+            |s| s.spooled,
+        ),
+        (
+            "harrier_nats_published_total",
+            "Findings the NATS server acked.",
+            |s| s.published,
+        ),
+        (
+            "harrier_nats_duplicates_total",
+            "Acks saying a retried finding was already stored.",
+            |s| s.duplicates,
+        ),
+        (
+            "harrier_nats_spool_overflow_total",
+            "Findings lost because a NATS output's spool was full.",
+            |s| s.overflowed,
+        ),
+        (
+            "harrier_nats_publish_errors_total",
+            "Failed publish batches (retried from the spool).",
+            |s| s.publish_errors,
+        ),
+        (
+            "harrier_nats_spool_pending",
+            "Findings in the spool waiting for an ack.",
+            |s| s.pending,
+        ),
+        (
+            "harrier_nats_spool_pending_bytes",
+            "Bytes of findings in the spool waiting for an ack.",
+            |s| s.pending_bytes,
+        ),
+    ];
+    for (name, help, value) in per_bus {
+        family(
+            o,
+            (name, help),
+            buses,
+            |s| format!("sink=\"{}\"", s.name),
+            value,
+        );
+    }
     out
 }
+
+/// Reads one counter of a bus output.
+type BusCounter = fn(&NatsStats) -> u64;
 
 /// Reads one counter of a detector.
 type PluginCounter = fn(&DetectorStatus) -> u64;
@@ -255,7 +305,7 @@ mod tests {
     fn every_family_has_a_header_and_samples_carry_labels() {
         let mut status = AgentStatus::default();
         status.pipeline.events = vec![("exec".into(), 3)];
-        let text = render(&status, &[]);
+        let text = render(&status, &[], &[]);
         assert!(text.contains(
             "# TYPE harrier_events_total counter\nharrier_events_total{kind=\"exec\"} 3\n"
         ));

@@ -3,7 +3,9 @@
 mod admin;
 pub mod bench;
 pub mod export;
+pub mod fleet;
 mod metrics;
+mod outputs;
 mod plugins;
 mod record;
 mod replay;
@@ -14,7 +16,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use harrier_findings::{Format, Merger, SinkSpec, Sinks};
+use harrier_findings::{Format, Merger};
 use harrier_pipeline::pipeline::EmitFn;
 use harrier_pipeline::{DetectorSet, EnricherServices, Pipeline};
 use harrier_plugins::PluginEngine;
@@ -31,6 +33,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(args) => replay::replay(args),
         Command::Plugins(args) => plugins::plugins(args),
         Command::Pack(cmd) => harrier_packs::run(cmd, harrier_events::WIT_VERSION),
+        Command::Fleet(cmd) => fleet::fleet(cmd),
+        Command::Collector(args) => fleet::collector(args),
         Command::Bench(cmd) => bench::bench(cmd),
         Command::ExportDefaultPack(args) => export::export(args),
         Command::BenchWorker(args) => bench::worker(args),
@@ -51,9 +55,11 @@ fn require_root(what: &str) -> anyhow::Result<()> {
 /// The pieces of an agent, assembled from the configuration.
 struct Assembled {
     pipeline: Pipeline,
-    sinks: Arc<Sinks>,
+    sinks: Arc<outputs::Outputs>,
     engine: Arc<PluginEngine>,
     refused: Vec<String>,
+    /// The node name written in findings.
+    node: String,
 }
 
 /// Build the engine, load every detector, start the sinks and the merger.
@@ -75,17 +81,9 @@ fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<
 
     let format = Format::from_str(&config.output.format)
         .map_err(|e| anyhow::anyhow!("output format: {e}"))?;
-    let specs = config
-        .output
-        .sinks
-        .iter()
-        .map(|s| {
-            SinkSpec::parse_with(s, &config.output.settings)
-                .with_context(|| format!("output `{s}`"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let sinks = Arc::new(Sinks::start(&specs, format).context("starting outputs")?);
     let merger = Merger::new(config.findings.clone()).context("[findings] configuration")?;
+    let node = merger.node().to_string();
+    let sinks = Arc::new(outputs::Outputs::start(config, format, &node)?);
     let emit_to = sinks.clone();
     let emit: EmitFn = Box::new(move |emission| emit_to.emit(&emission.finding));
     Ok(Assembled {
@@ -93,17 +91,15 @@ fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<
         sinks,
         engine,
         refused,
+        node,
     })
 }
 
 /// Flush the sinks once the pipeline (which holds the other reference)
 /// is gone.
-fn shutdown_sinks(sinks: Arc<Sinks>) {
+fn shutdown_sinks(sinks: Arc<outputs::Outputs>) {
     match Arc::try_unwrap(sinks) {
-        Ok(sinks) => {
-            let report = sinks.shutdown(std::time::Duration::from_secs(2));
-            tracing::debug!(?report, "outputs flushed");
-        }
+        Ok(outputs) => outputs.shutdown(),
         Err(_) => tracing::warn!("outputs still in use at shutdown; not flushed"),
     }
 }
