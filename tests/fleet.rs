@@ -593,9 +593,11 @@ fn serving(fleet: &Fleet, admin: &str) -> BTreeMap<String, BTreeSet<String>> {
 /// of the pack.
 fn serves(serving: &BTreeMap<String, BTreeSet<String>>, version: &str, which: &[&str]) -> bool {
     let want = format!("pack:harrier-default@{version}");
-    which
-        .iter()
-        .all(|n| serving.get(*n).is_some_and(|s| s.len() == 1 && s.contains(&want)))
+    which.iter().all(|n| {
+        serving
+            .get(*n)
+            .is_some_and(|s| s.len() == 1 && s.contains(&want))
+    })
 }
 
 #[test]
@@ -647,7 +649,9 @@ fn packs_roll_out_to_every_agent_with_canaries_rollback_and_tampered_packs_refus
     ]);
     wait_serving("2.0.0 on node-a", &|s| serves(s, "2.0.0", &["node-a"]));
     std::thread::sleep(Duration::from_secs(2));
-    wait_serving("1.0.0 elsewhere", &|s| serves(s, "1.0.0", &["node-b", "node-c"]));
+    wait_serving("1.0.0 elsewhere", &|s| {
+        serves(s, "1.0.0", &["node-b", "node-c"])
+    });
 
     fleet.ok(&["fleet", "rollback", "harrier-default", "-c", &admin]);
     wait_serving("rolled back to 1.0.0", &|s| serves(s, "1.0.0", &nodes));
@@ -699,7 +703,9 @@ impl Namespaces {
 impl Drop for Namespaces {
     fn drop(&mut self) {
         for ns in &self.0 {
-            let _ = Command::new("ip").args(["netns", "del", ns.as_str()]).output();
+            let _ = Command::new("ip")
+                .args(["netns", "del", ns.as_str()])
+                .output();
         }
     }
 }

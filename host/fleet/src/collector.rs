@@ -122,19 +122,14 @@ impl Collector {
             .await
             .with_context(|| format!("consumer {}", config.durable))?;
         let delivered_bucket = delivered_bucket(config);
-        let delivered = match js.get_key_value(&delivered_bucket).await {
-            Ok(store) => store,
-            Err(_) => js
-                .create_key_value(kv::Config {
-                    bucket: delivered_bucket.clone(),
-                    description: "message ids the collectors delivered".into(),
-                    history: 1,
-                    max_age: nats.duplicate_window,
-                    ..Default::default()
-                })
-                .await
-                .with_context(|| format!("creating bucket {delivered_bucket}"))?,
-        };
+        let delivered = crate::setup::key_value(
+            &js,
+            &delivered_bucket,
+            "message ids the collectors delivered",
+            1,
+            nats.duplicate_window,
+        )
+        .await?;
         Ok(Self {
             js,
             consumer,
