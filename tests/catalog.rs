@@ -329,7 +329,8 @@ fn pack_grants_are_what_the_manifest_asks_and_the_operator_allows() {
     let services = Arc::new(harrier_plugins::NoHostServices);
     // Each case: what the manifest asks, what the operator allows; what
     // the plugin is granted, or the refusal.
-    let cases: [(&[&str], &[&str], Result<Permissions, &str>); 4] = [
+    type Case<'a> = (&'a [&'a str], &'a [&'a str], Result<Permissions, &'a str>);
+    let cases: [Case; 4] = [
         (&[], &["intel"], Ok(Permissions::NONE)),
         (
             &["intel"],

@@ -309,12 +309,29 @@ fn threat_intel_types_fire_on_real_queries_and_connections() {
     let rebind_conf = dir.join("resolv-rebind.conf");
     std::fs::write(&rebind_conf, format!("nameserver {}\n", host(55))).unwrap();
     let rebind = dir.join("rebind.sh");
-    std::fs::write(&rebind, "getent hosts rebind.harrier-test.example || true\n").unwrap();
+    std::fs::write(
+        &rebind,
+        "getent hosts rebind.harrier-test.example || true\n",
+    )
+    .unwrap();
     with_resolver(&rebind_conf, dir, &rebind, &[]);
     let by_name = |findings: &[Value]| {
+        // The connect may merge into an earlier C&C finding of the same
+        // program: then it is one of its processes, with its own evidence.
+        let to_named =
+            |e: &Value| e["key"] == "remote_ip" && e["value"] == host(81).to_string().as_str();
         let c2 = findings.iter().any(|f| {
             f["type"] == "Backdoor:Runtime/C&CActivity.B"
-                && evidence(f, "remote_ip") == Some(host(81).to_string().as_str())
+                && (f["evidence"]
+                    .as_array()
+                    .is_some_and(|e| e.iter().any(to_named))
+                    || f["processes"].as_array().is_some_and(|ps| {
+                        ps.iter().any(|p| {
+                            p["evidence"]
+                                .as_array()
+                                .is_some_and(|e| e.iter().any(to_named))
+                        })
+                    }))
         });
         let rebound = findings.iter().any(|f| {
             f["type"] == "UnauthorizedAccess:Runtime/MetadataDNSRebind"

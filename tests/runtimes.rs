@@ -73,8 +73,7 @@ impl HandMadePod {
         let top = Path::new("/sys/fs/cgroup/unified")
             .join(format!("harrier-{label}-{}", std::process::id()));
         let leaf = top.join(format!("kubepods/besteffort/pod{uid}/{id}"));
-        std::fs::create_dir_all(&leaf)
-            .unwrap_or_else(|e| panic!("cgroup {}: {e}", leaf.display()));
+        std::fs::create_dir_all(&leaf).unwrap_or_else(|e| panic!("cgroup {}: {e}", leaf.display()));
         HandMadePod { top, leaf, uid, id }
     }
 
@@ -82,7 +81,10 @@ impl HandMadePod {
     /// all run there and exit at once.
     fn run(&self, script: &str) {
         let main = format!("echo $$ > {}/cgroup.procs && {script}", self.leaf.display());
-        let status = Command::new("/bin/sh").args(["-c", &main]).status().unwrap();
+        let status = Command::new("/bin/sh")
+            .args(["-c", &main])
+            .status()
+            .unwrap();
         assert!(status.success(), "{main}");
     }
 }
@@ -120,11 +122,13 @@ fn cri_pods_are_named_from_containerd_and_a_dead_runtime_degrades() {
     // A copied binary run once in the pod's container: it exits at once.
     let code = containerd.exec(
         &pod.container_id,
-        &["/bin/sh", "-c", "cp /bin/busybox /tmp/nb && /tmp/nb true"],
+        &["/bin/sh", "-c", "cp /bin/busybox /tmp/true && /tmp/true"],
     );
     assert_eq!(code, 0);
     let finding = agent
-        .finding(WAIT, |f| of_container(f, NEW_BINARY, &pod.container_id).is_some())
+        .finding(WAIT, |f| {
+            of_container(f, NEW_BINARY, &pod.container_id).is_some()
+        })
         .expect("no NewBinaryExecuted finding in the CRI container");
     let container = &finding["container"];
     assert_eq!(container["name"], "app", "{finding:#}");
@@ -132,7 +136,9 @@ fn cri_pods_are_named_from_containerd_and_a_dead_runtime_degrades() {
     assert_eq!(container["runtime"], "containerd");
     assert_eq!(container["pod_uid"], pod.uid.as_str());
     assert!(
-        container["image_digest"].as_str().is_some_and(|d| d.contains("sha256:")),
+        container["image_digest"]
+            .as_str()
+            .is_some_and(|d| d.contains("sha256:")),
         "{container:#}"
     );
     let workload = &finding["kubernetes"]["workload_details"];
@@ -142,7 +148,10 @@ fn cri_pods_are_named_from_containerd_and_a_dead_runtime_degrades() {
     assert_eq!(workload["labels"]["app"], "web-0");
     assert_eq!(workload["containers"][0]["name"], "app");
     assert_eq!(workload["containers"][0]["image"], IMAGE);
-    assert_eq!(workload["containers"][0]["security_context"]["privileged"], false);
+    assert_eq!(
+        workload["containers"][0]["security_context"]["privileged"],
+        false
+    );
 
     // containerd dies mid-run; a new container (a pod cgroup the runtime
     // never made) is then seen: its findings keep the cgroup's identity.
@@ -153,9 +162,16 @@ fn cri_pods_are_named_from_containerd_and_a_dead_runtime_degrades() {
     let finding = agent
         .finding(WAIT, |f| of_container(f, NEW_BINARY, &orphan.id).is_some())
         .expect("no finding from the pod cgroup after containerd died");
-    assert_eq!(finding["container"]["pod_uid"], orphan.uid.as_str(), "{finding:#}");
+    assert_eq!(
+        finding["container"]["pod_uid"],
+        orphan.uid.as_str(),
+        "{finding:#}"
+    );
     assert!(finding["container"]["name"].is_null());
-    assert_eq!(finding["kubernetes"]["workload_details"]["uid"], orphan.uid.as_str());
+    assert_eq!(
+        finding["kubernetes"]["workload_details"]["uid"],
+        orphan.uid.as_str()
+    );
     assert!(finding["kubernetes"]["workload_details"]["name"].is_null());
     let metrics = agent.metrics();
     let socket = containerd.socket.display().to_string();
@@ -165,10 +181,15 @@ fn cri_pods_are_named_from_containerd_and_a_dead_runtime_degrades() {
         .unwrap_or_else(|| panic!("no error counter for {socket}:\n{metrics}"));
     assert!(!errors.ends_with(" 0"), "{errors}");
     assert!(
-        metrics.contains(&format!("harrier_runtime_up{{socket=\"{socket}\",kind=\"cri\"}} 0")),
+        metrics.contains(&format!(
+            "harrier_runtime_up{{socket=\"{socket}\",kind=\"cri\"}} 0"
+        )),
         "{metrics}"
     );
-    assert!(agent.logged("container runtime down"), "no warning in the agent's log");
+    assert!(
+        agent.logged("container runtime down"),
+        "no warning in the agent's log"
+    );
     drop(agent);
     drop(orphan);
     drop(containerd);
@@ -190,8 +211,18 @@ fn docker_containers_are_named_and_a_socket_client_is_caught() {
     let web = dockerd.run_detached(&["--name", &name, IMAGE]);
     let agent = LiveAgent::start(dir, &runtime_config(&[], &[&dockerd.socket]));
 
-    let out = dockerd.docker(&["exec", &web, "/bin/sh", "-c", "cp /bin/busybox /tmp/nb && /tmp/nb true"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = dockerd.docker(&[
+        "exec",
+        &web,
+        "/bin/sh",
+        "-c",
+        "cp /bin/busybox /tmp/true && /tmp/true",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let finding = agent
         .finding(WAIT, |f| of_container(f, NEW_BINARY, &web).is_some())
         .expect("no NewBinaryExecuted finding in the Docker container");
@@ -199,7 +230,10 @@ fn docker_containers_are_named_and_a_socket_client_is_caught() {
     assert_eq!(finding["container"]["image"], IMAGE);
     assert_eq!(finding["container"]["runtime"], "docker");
     assert_eq!(finding["container"]["image_digest"], image.id.as_str());
-    assert!(finding.get("kubernetes").is_none(), "a Docker container is in no pod");
+    assert!(
+        finding.get("kubernetes").is_none(),
+        "a Docker container is in no pod"
+    );
 
     // A client inside a container talks to the real daemon's socket.
     let socket_mount = format!("{}:/var/run/docker.sock", dockerd.socket.display());

@@ -67,7 +67,9 @@ impl LiveAgent {
     pub fn finding(&self, limit: Duration, wanted: impl Fn(&Value) -> bool) -> Option<Value> {
         let deadline = Instant::now() + limit;
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            let Ok(line) = self.findings.recv_timeout(left) else { break };
+            let Ok(line) = self.findings.recv_timeout(left) else {
+                break;
+            };
             let value: Value = serde_json::from_str(&line).unwrap();
             if wanted(&value) {
                 return Some(value);
@@ -81,7 +83,8 @@ impl LiveAgent {
         use std::io::{Read, Write};
         let mut s = std::os::unix::net::UnixStream::connect(&self.admin).expect("admin socket");
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: harrier\r\n\r\n").unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: harrier\r\n\r\n")
+            .unwrap();
         let mut text = String::new();
         let _ = s.read_to_string(&mut text);
         text

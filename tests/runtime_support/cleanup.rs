@@ -35,7 +35,9 @@ pub fn kill_pods(pod_uids: &[String]) {
 
 /// Detaches every mount at or below `dir`, deepest first.
 pub fn unmount_under(dir: &Path) {
-    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else { return };
+    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
     let mut points: Vec<PathBuf> = text
         .lines()
         .filter_map(|l| l.split_whitespace().nth(4).map(PathBuf::from))
@@ -52,7 +54,9 @@ pub fn unmount_under(dir: &Path) {
 /// Removes the pods' cgroups (`…/kubepods/besteffort/pod<uid>` and below)
 /// in every hierarchy, waiting briefly for killed processes to leave.
 pub fn remove_pod_cgroups(pod_uids: &[String]) {
-    let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else { return };
+    let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return;
+    };
     let hierarchies: Vec<PathBuf> = hierarchies.flatten().map(|e| e.path()).collect();
     for uid in pod_uids {
         for h in &hierarchies {

@@ -31,7 +31,6 @@ pub struct Containerd {
 /// A pod and its one container, created over CRI.
 pub struct Pod {
     pub uid: String,
-    pub sandbox_id: String,
     pub container_id: String,
 }
 
@@ -178,7 +177,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         let labels: HashMap<String, String> = [
             ("app".to_string(), name.to_string()),
             ("io.kubernetes.pod.name".to_string(), name.to_string()),
-            ("io.kubernetes.pod.namespace".to_string(), namespace.to_string()),
+            (
+                "io.kubernetes.pod.namespace".to_string(),
+                namespace.to_string(),
+            ),
             ("io.kubernetes.pod.uid".to_string(), uid.clone()),
         ]
         .into();
@@ -221,7 +223,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
                 .into_inner()
                 .pod_sandbox_id;
             let mut container_labels = labels.clone();
-            container_labels.insert("io.kubernetes.container.name".into(), container_name.clone());
+            container_labels.insert(
+                "io.kubernetes.container.name".into(),
+                container_name.clone(),
+            );
             let container_id = c
                 .create_container(CreateContainerRequest {
                     pod_sandbox_id: sandbox_id.clone(),
@@ -252,12 +257,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
             .expect("StartContainer");
             (sandbox_id, container_id)
         });
-        self.pods.push(sandbox_id.clone());
-        Pod {
-            uid,
-            sandbox_id,
-            container_id,
-        }
+        self.pods.push(sandbox_id);
+        Pod { uid, container_id }
     }
 
     /// Runs `cmd` in the container (CRI `ExecSync`); returns its exit code.
@@ -290,7 +291,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         let pods = std::mem::take(&mut self.pods);
         let socket = self.socket.clone();
         self.runtime.block_on(async move {
-            let Some(mut c) = connect(&socket).await else { return };
+            let Some(mut c) = connect(&socket).await else {
+                return;
+            };
             for id in pods {
                 let _ = c
                     .stop_pod_sandbox(StopPodSandboxRequest {
@@ -332,7 +335,9 @@ async fn connect(socket: &Path) -> Option<RuntimeServiceClient<Channel>> {
         .connect_timeout(Duration::from_secs(2))
         .connect_with_connector(tower::service_fn(move |_: Uri| {
             let path = path.clone();
-            async move { Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::connect(path).await?)) }
+            async move {
+                Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::connect(path).await?))
+            }
         }))
         .await
         .ok()?;
@@ -350,5 +355,12 @@ pub fn which(tool: &str) -> bool {
 pub fn uuid(seed: &str) -> String {
     use sha2::Digest;
     let h = hex::encode(sha2::Sha256::digest(seed.as_bytes()));
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }

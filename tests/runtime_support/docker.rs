@@ -58,12 +58,18 @@ impl Dockerd {
         let deadline = Instant::now() + Duration::from_secs(40);
         while !dockerd.docker(&["version"]).status.success() {
             if let Some(status) = dockerd.child.try_wait().unwrap() {
-                panic!("dockerd exited ({status}): see {}/dockerd.log", dir.display());
+                panic!(
+                    "dockerd exited ({status}): see {}/dockerd.log",
+                    dir.display()
+                );
             }
-            assert!(Instant::now() < deadline, "dockerd not answering within 40 s");
+            assert!(
+                Instant::now() < deadline,
+                "dockerd not answering within 40 s"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
-        run(dockerd.command(&["load", "-i", image.tarball.to_str().unwrap()]));
+        run(&mut dockerd.command(&["load", "-i", image.tarball.to_str().unwrap()]));
         dockerd
     }
 
@@ -85,7 +91,11 @@ impl Dockerd {
         let mut all = vec!["run", "-d", "--network", "none"];
         all.extend_from_slice(args);
         let out = self.docker(&all);
-        assert!(out.status.success(), "docker run: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "docker run: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
         self.containers.push(id.clone());
         id

@@ -99,7 +99,11 @@ pub fn busybox(dir: &Path, name: &str) -> Image {
         }],
     });
     std::fs::write(layout.join("index.json"), index.to_string()).unwrap();
-    std::fs::write(layout.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(
+        layout.join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
     // docker load reads this one.
     let docker = serde_json::json!([{
         "Config": format!("blobs/sha256/{config_digest}"),
@@ -136,7 +140,9 @@ fn blob(blobs: &Path, bytes: &[u8]) -> String {
 
 /// Runs a command to success.
 pub fn run(command: &mut Command) {
-    let out = command.output().unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
     assert!(
         out.status.success(),
         "{command:?}: {}\n{}",

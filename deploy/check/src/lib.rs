@@ -145,12 +145,22 @@ mod tests {
     #[test]
     fn values_pipes_and_trimming() {
         let c = context();
-        assert_eq!(render("ns: {{ .Release.Namespace }}", &c).unwrap(), "ns: sec");
         assert_eq!(
-            render("i: \"{{ .Values.image.repository }}:{{ .Values.image.tag }}\"", &c).unwrap(),
+            render("ns: {{ .Release.Namespace }}", &c).unwrap(),
+            "ns: sec"
+        );
+        assert_eq!(
+            render(
+                "i: \"{{ .Values.image.repository }}:{{ .Values.image.tag }}\"",
+                &c
+            )
+            .unwrap(),
             "i: \"harrier:0.1.0\""
         );
-        assert_eq!(render("p: {{ .Values.port | quote }}", &c).unwrap(), "p: \"9464\"");
+        assert_eq!(
+            render("p: {{ .Values.port | quote }}", &c).unwrap(),
+            "p: \"9464\""
+        );
         assert_eq!(
             render("t:\n  {{- toYaml .Values.list | nindent 2 }}\n", &c).unwrap(),
             "t:\n  - operator: Exists\n"
@@ -172,7 +182,10 @@ mod tests {
             render("{{ .Values.nope }}", &c),
             Err(RenderError::Missing(".Values.nope".into()))
         );
-        assert_eq!(render("a {{ .Values.port", &c), Err(RenderError::Unclosed(2)));
+        assert_eq!(
+            render("a {{ .Values.port", &c),
+            Err(RenderError::Unclosed(2))
+        );
         assert!(matches!(
             render("{{ .Values.port | upper }}", &c),
             Err(RenderError::Unsupported(_))

@@ -23,7 +23,7 @@ enum Object {
     Namespace(Namespace),
     ServiceAccount(ServiceAccount),
     ConfigMap(ConfigMap),
-    DaemonSet(DaemonSet),
+    DaemonSet(Box<DaemonSet>),
 }
 
 impl Object {
@@ -54,8 +54,8 @@ fn parse(origin: &str, text: &str) -> Vec<Object> {
             origin: &str,
             json: &Value,
         ) -> T {
-            let object: T = serde_json::from_value(json.clone())
-                .unwrap_or_else(|e| panic!("{origin}: {e}"));
+            let object: T =
+                serde_json::from_value(json.clone()).unwrap_or_else(|e| panic!("{origin}: {e}"));
             let back = serde_json::to_value(&object).unwrap();
             assert_same(origin, "", json, &back);
             object
@@ -64,7 +64,7 @@ fn parse(origin: &str, text: &str) -> Vec<Object> {
             "Namespace" => Object::Namespace(typed(origin, &json)),
             "ServiceAccount" => Object::ServiceAccount(typed(origin, &json)),
             "ConfigMap" => Object::ConfigMap(typed(origin, &json)),
-            "DaemonSet" => Object::DaemonSet(typed(origin, &json)),
+            "DaemonSet" => Object::DaemonSet(Box::new(typed(origin, &json))),
             other => panic!("{origin}: kind `{other}` is not checked: add it here"),
         };
         objects.push(object);
@@ -120,7 +120,10 @@ fn plain_objects() -> BTreeMap<(String, String), Object> {
     for file in listed {
         let text = std::fs::read_to_string(dir.join(&file)).unwrap();
         for object in parse(&file, &text) {
-            assert!(objects.insert(object.key(), object).is_none(), "{file}: duplicate");
+            assert!(
+                objects.insert(object.key(), object).is_none(),
+                "{file}: duplicate"
+            );
         }
     }
     objects
@@ -129,8 +132,7 @@ fn plain_objects() -> BTreeMap<(String, String), Object> {
 fn chart_context(values_override: &str) -> Context {
     let chart = deploy_dir().join("helm/harrier");
     let mut values: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(chart.join("values.yaml")).unwrap())
-            .unwrap();
+        serde_yaml::from_str(&std::fs::read_to_string(chart.join("values.yaml")).unwrap()).unwrap();
     let overrides: serde_yaml::Value = serde_yaml::from_str(values_override).unwrap();
     if let serde_yaml::Value::Mapping(o) = overrides {
         for (k, v) in o {
@@ -198,7 +200,10 @@ fn the_chart_renders_the_same_objects() {
         expected.keys().collect::<Vec<_>>()
     );
     for (key, object) in &expected {
-        assert_eq!(&chart[key], object, "{key:?} differs between chart and manifest");
+        assert_eq!(
+            &chart[key], object,
+            "{key:?} differs between chart and manifest"
+        );
     }
 }
 
@@ -247,7 +252,9 @@ fn the_daemonset_asks_for_what_the_agent_needs() {
     assert!(
         tolerations
             .iter()
-            .any(|t| t.operator.as_deref() == Some("Exists") && t.key.is_none() && t.effect.is_none()),
+            .any(|t| t.operator.as_deref() == Some("Exists")
+                && t.key.is_none()
+                && t.effect.is_none()),
         "tolerates every taint: {tolerations:?}"
     );
     let c = &pod.containers[0];
@@ -258,7 +265,10 @@ fn the_daemonset_asks_for_what_the_agent_needs() {
     for cap in ["BPF", "PERFMON", "SYS_PTRACE"] {
         assert!(added.contains(&cap.to_string()), "{cap} missing: {added:?}");
     }
-    assert!(!added.contains(&"SYS_ADMIN".to_string()), "SYS_ADMIN is not needed");
+    assert!(
+        !added.contains(&"SYS_ADMIN".to_string()),
+        "SYS_ADMIN is not needed"
+    );
     assert_ne!(security.privileged, Some(true));
     let mounts: BTreeMap<String, String> = c
         .volume_mounts
@@ -270,7 +280,11 @@ fn the_daemonset_asks_for_what_the_agent_needs() {
         .volumes
         .iter()
         .flatten()
-        .filter_map(|v| v.host_path.as_ref().map(|h| (v.name.clone(), h.path.clone())))
+        .filter_map(|v| {
+            v.host_path
+                .as_ref()
+                .map(|h| (v.name.clone(), h.path.clone()))
+        })
         .collect();
     for host in [
         "/sys/kernel/btf",
@@ -288,13 +302,15 @@ fn the_daemonset_asks_for_what_the_agent_needs() {
         assert!(mounts.contains_key(volume), "{host} not mounted");
     }
     // The config the agent reads names the mounted paths and serves probes on the port.
-    let Object::ConfigMap(config) = &objects[&("ConfigMap".into(), "harrier-config".into())]
-    else {
+    let Object::ConfigMap(config) = &objects[&("ConfigMap".into(), "harrier-config".into())] else {
         unreachable!()
     };
     let toml = &config.data.as_ref().unwrap()["harrier.toml"];
     let port = c.ports.as_ref().unwrap()[0].container_port;
-    assert!(toml.contains(&format!("metrics_address = \"0.0.0.0:{port}\"")), "{toml}");
+    assert!(
+        toml.contains(&format!("metrics_address = \"0.0.0.0:{port}\"")),
+        "{toml}"
+    );
     assert!(toml.contains(&format!("proc_root = \"{}\"", mounts["proc"])));
     assert!(toml.contains(&mounts["cache"]));
     for probe in [&c.liveness_probe, &c.readiness_probe] {

@@ -457,8 +457,17 @@ mod tests {
             .join("\n");
         let config = Config::parse(&text).unwrap();
         assert_eq!(config.enrich.proc_root, PathBuf::from("/host/proc"));
-        assert_eq!(config.admin.metrics_address.as_deref(), Some("0.0.0.0:9464"));
-        assert!(config.runtime.cri_sockets.iter().all(|p| p.starts_with("/host/run")));
+        assert_eq!(
+            config.admin.metrics_address.as_deref(),
+            Some("0.0.0.0:9464")
+        );
+        assert!(
+            config
+                .runtime
+                .cri_sockets
+                .iter()
+                .all(|p| p.starts_with("/host/run"))
+        );
     }
 
     #[test]

@@ -72,9 +72,7 @@ impl CgroupPaths {
                 CgroupPaths::at(Some(mount), root, max_cgroups)
             }
             None => {
-                tracing::warn!(
-                    "no cgroup2 mount found: container identity comes from /proc only"
-                );
+                tracing::warn!("no cgroup2 mount found: container identity comes from /proc only");
                 CgroupPaths::at(None, "/".into(), max_cgroups)
             }
         }
@@ -270,7 +268,10 @@ mod tests {
         let (mount, root) = cgroup2_mount(text).unwrap();
         assert_eq!(mount, PathBuf::from("/sys/fs/cgroup/unified"));
         assert_eq!(root, "/");
-        assert_eq!(cgroup2_mount("31 30 0:27 / /x rw - cgroup cgroup rw\n"), None);
+        assert_eq!(
+            cgroup2_mount("31 30 0:27 / /x rw - cgroup cgroup rw\n"),
+            None
+        );
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub trait WorkloadSource: Send + Sync + std::fmt::Debug {
     /// Like [`workload`](WorkloadSource::workload), but if a look-up of the
     /// container is under way, waits up to `wait` for it (used when a
     /// finding is built, never on the event path).
-    fn workload_settled(&self, container_id: &str, wait: std::time::Duration)
-    -> Option<Arc<Workload>>;
+    fn workload_settled(
+        &self,
+        container_id: &str,
+        wait: std::time::Duration,
+    ) -> Option<Arc<Workload>>;
 }

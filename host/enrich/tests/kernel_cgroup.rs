@@ -77,7 +77,9 @@ fn a_process_gone_from_proc_is_named_by_its_cgroup_id() {
     let source = Arc::new(Recording::default());
     enricher.set_workload_source(source.clone());
     // The pod's cgroup appears after the enricher started.
-    let dir = tree.path().join(format!("kubepods/besteffort/pod{UID}/{ID}"));
+    let dir = tree
+        .path()
+        .join(format!("kubepods/besteffort/pod{UID}/{ID}"));
     std::fs::create_dir_all(&dir).unwrap();
     let cgroup_id = std::fs::metadata(&dir).unwrap().ino();
 
@@ -86,7 +88,11 @@ fn a_process_gone_from_proc_is_named_by_its_cgroup_id() {
     let mut first = event(S, process.clone(), exec("/tmp/nb"));
     enricher.observe(&mut first);
     assert_eq!(first.process.container_id.as_deref(), Some(ID));
-    let mut exit = event(S + 1, process, EventDetail::Exit(ExitEvent { code: 0, signal: 0 }));
+    let mut exit = event(
+        S + 1,
+        process,
+        EventDetail::Exit(ExitEvent { code: 0, signal: 0 }),
+    );
     enricher.observe(&mut exit);
     let info = enricher.process(4242).expect("lingers after exit");
     assert_eq!(info.container_id.as_deref(), Some(ID));
@@ -94,10 +100,18 @@ fn a_process_gone_from_proc_is_named_by_its_cgroup_id() {
     let workload = info.workload.expect("the source's names");
     assert_eq!(workload.namespace.as_deref(), Some("shop"));
     assert_eq!(workload.pod_name.as_deref(), Some("cart-0"));
-    assert_eq!(workload.pod_uid.as_deref(), Some(UID), "from the cgroup path");
+    assert_eq!(
+        workload.pod_uid.as_deref(),
+        Some(UID),
+        "from the cgroup path"
+    );
     assert_eq!(workload.runtime.as_deref(), Some("containerd"));
     assert!(
-        source.seen.lock().unwrap().contains(&(ID.to_string(), Runtime::Unknown)),
+        source
+            .seen
+            .lock()
+            .unwrap()
+            .contains(&(ID.to_string(), Runtime::Unknown)),
         "the source was told"
     );
     assert_eq!(enricher.stats().cgroups_resolved, 1);

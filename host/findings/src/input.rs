@@ -223,9 +223,6 @@ impl ContainerContext {
     }
 }
 
-
-}
-
 impl EventRef {
     /// A reference to an event.
     pub fn from_event(event: &harrier_events::Event) -> Self {

@@ -86,12 +86,12 @@ impl Rule {
             pod_label: match rule.pod_label.as_deref() {
                 None => None,
                 Some(text) => {
-                    let (key, value) = text.split_once('=').ok_or_else(|| {
-                        ConfigError::InvalidLabel {
-                            rule: name.clone(),
-                            text: text.to_string(),
-                        }
-                    })?;
+                    let (key, value) =
+                        text.split_once('=')
+                            .ok_or_else(|| ConfigError::InvalidLabel {
+                                rule: name.clone(),
+                                text: text.to_string(),
+                            })?;
                     let value = glob("pod_label", &Some(value.to_string()), false)?
                         .expect("a pattern was given");
                     Some((key.trim().to_string(), value))

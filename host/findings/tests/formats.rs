@@ -191,7 +191,10 @@ fn kubernetes_workload_in_every_format() {
         workload["containers"][0]["security_context"]["privileged"],
         false
     );
-    assert_eq!(native["container"]["image"], "registry.example/shop/cart:1.4");
+    assert_eq!(
+        native["container"]["image"],
+        "registry.example/shop/cart:1.4"
+    );
     assert_eq!(native["container"]["runtime"], "containerd");
     // Host findings have neither section.
     let host = Format::Native.render(&sample_finding(false));
@@ -202,7 +205,10 @@ fn kubernetes_workload_in_every_format() {
     assert_eq!(container["uid"], "c0ffee");
     assert_eq!(container["name"], "cart");
     assert_eq!(container["runtime"], "containerd");
-    assert_eq!(container["pod_uuid"], "0b8a5c1e-2f3d-4e5f-8a9b-0c1d2e3f4a5b");
+    assert_eq!(
+        container["pod_uuid"],
+        "0b8a5c1e-2f3d-4e5f-8a9b-0c1d2e3f4a5b"
+    );
     assert_eq!(container["orchestrator"], "Kubernetes");
     assert_eq!(container["image"]["name"], "registry.example/shop/cart");
     assert_eq!(container["image"]["tag"], "1.4");
@@ -218,8 +224,12 @@ fn kubernetes_workload_in_every_format() {
     let fields = &falco["output_fields"];
     assert_eq!(fields["k8s.ns.name"], "shop");
     assert_eq!(fields["k8s.pod.name"], "cart-0");
+    assert_eq!(fields["k8s.pod.labels"], "app:cart");
     assert_eq!(fields["container.name"], "cart");
-    assert_eq!(fields["container.image.repository"], "registry.example/shop/cart");
+    assert_eq!(
+        fields["container.image.repository"],
+        "registry.example/shop/cart"
+    );
     assert_eq!(fields["container.image.tag"], "1.4");
     assert_eq!(fields["container.privileged"], false);
     let host = Format::Falco.render(&sample_finding(false));

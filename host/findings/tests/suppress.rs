@@ -189,7 +189,10 @@ fn by_namespace_pod_label_and_image() {
             ..rule("image")
         },
     ]);
-    assert_eq!(muted(&mut m, vec![in_pod(input(MINER, "/x", 0, 1), "c1")]), vec![false]);
+    assert_eq!(
+        muted(&mut m, vec![in_pod(input(MINER, "/x", 0, 1), "c1")]),
+        vec![false]
+    );
 }
 
 #[test]
@@ -278,5 +281,8 @@ fn bad_rules_are_refused_naming_the_rule() {
     })
     .unwrap_err();
     assert!(matches!(err, ConfigError::InvalidLabel { .. }));
-    assert!(err.to_string().contains("`no value`") && err.to_string().contains("pod_label"), "{err}");
+    assert!(
+        err.to_string().contains("`no value`") && err.to_string().contains("pod_label"),
+        "{err}"
+    );
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 use harrier_enrich::{Enricher, Workload};
 use harrier_events::{Event, Finding};
 use harrier_findings::{
-    ContainerContext, DetectorRef, EventRef, FindingInput, KubernetesContainer,
-    KubernetesWorkload, ProcessContext, SecurityContext,
+    ContainerContext, DetectorRef, EventRef, FindingInput, KubernetesContainer, KubernetesWorkload,
+    ProcessContext, SecurityContext,
 };
 
 /// How many ancestors a finding carries.
@@ -91,7 +91,10 @@ fn name_workload(
     if let Some(w) = workload {
         container.name = container.name.take().or_else(|| w.container_name.clone());
         container.image = container.image.take().or_else(|| w.image.clone());
-        container.image_digest = container.image_digest.take().or_else(|| w.image_digest.clone());
+        container.image_digest = container
+            .image_digest
+            .take()
+            .or_else(|| w.image_digest.clone());
         container.runtime = container.runtime.take().or_else(|| Some(w.runtime.clone()));
         container.pod_uid = container.pod_uid.take().or_else(|| w.pod_uid.clone());
     }

@@ -36,15 +36,18 @@ impl CriClient {
             reason: e.to_string(),
         };
         // The URI is required by tonic but unused: the connector dials the socket.
-        let channel = Endpoint::from_static("http://cri.invalid")
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .connect_with_connector(tower::service_fn(move |_: Uri| {
-                let path = path.clone();
-                async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(path).await?)) }
-            }))
-            .await
-            .map_err(|e| unavailable(&e))?;
+        let channel =
+            Endpoint::from_static("http://cri.invalid")
+                .connect_timeout(timeout)
+                .timeout(timeout)
+                .connect_with_connector(tower::service_fn(move |_: Uri| {
+                    let path = path.clone();
+                    async move {
+                        Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(path).await?))
+                    }
+                }))
+                .await
+                .map_err(|e| unavailable(&e))?;
         let mut client = RuntimeServiceClient::new(channel);
         let version = client
             .version(VersionRequest {
@@ -104,16 +107,17 @@ impl CriClient {
             .find(|c| c.id == status.id)
             .map(|c| c.pod_sandbox_id);
         let sandbox = match sandbox_id {
-            Some(sandbox_id) if !sandbox_id.is_empty() => self
-                .client
-                .pod_sandbox_status(PodSandboxStatusRequest {
-                    pod_sandbox_id: sandbox_id,
-                    verbose: false,
-                })
-                .await
-                .map_err(rpc)?
-                .into_inner()
-                .status,
+            Some(sandbox_id) if !sandbox_id.is_empty() => {
+                self.client
+                    .pod_sandbox_status(PodSandboxStatusRequest {
+                        pod_sandbox_id: sandbox_id,
+                        verbose: false,
+                    })
+                    .await
+                    .map_err(rpc)?
+                    .into_inner()
+                    .status
+            }
             _ => None,
         };
         let image = status.image.as_ref().map(|i| i.image.clone());

@@ -120,7 +120,8 @@ fn workload(runtime: &str, inspect: Inspect, repo_digest: Option<String>) -> Wor
     let name = inspect.name.trim_start_matches('/').to_string();
     Workload {
         runtime: runtime.to_string(),
-        container_name: label("io.kubernetes.container.name").or(Some(name).filter(|n| !n.is_empty())),
+        container_name: label("io.kubernetes.container.name")
+            .or(Some(name).filter(|n| !n.is_empty())),
         image: Some(inspect.config.image).filter(|i| !i.is_empty()),
         image_digest: repo_digest.or(Some(inspect.image).filter(|i| !i.is_empty())),
         privileged: Some(inspect.host_config.privileged),

@@ -12,7 +12,9 @@ const MAX_RESPONSE: usize = 4 * 1024 * 1024;
 /// The status code and body of `GET request_path` at the socket.
 pub(crate) async fn get(socket: &Path, request_path: &str) -> std::io::Result<(u16, Vec<u8>)> {
     let mut stream = UnixStream::connect(socket).await?;
-    let request = format!("GET {request_path} HTTP/1.0\r\nHost: localhost\r\nAccept: application/json\r\n\r\n");
+    let request = format!(
+        "GET {request_path} HTTP/1.0\r\nHost: localhost\r\nAccept: application/json\r\n\r\n"
+    );
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();
     (&mut stream)
@@ -31,7 +33,8 @@ fn parse(response: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .ok_or_else(|| invalid("no end of headers"))?;
-    let head = std::str::from_utf8(&response[..head_end]).map_err(|_| invalid("headers not UTF-8"))?;
+    let head =
+        std::str::from_utf8(&response[..head_end]).map_err(|_| invalid("headers not UTF-8"))?;
     let status = head
         .lines()
         .next()
@@ -43,7 +46,11 @@ fn parse(response: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
         l.starts_with("transfer-encoding:") && l.contains("chunked")
     });
     let body = &response[head_end + 4..];
-    let body = if chunked { dechunk(body)? } else { body.to_vec() };
+    let body = if chunked {
+        dechunk(body)?
+    } else {
+        body.to_vec()
+    };
     Ok((status, body))
 }
 
@@ -78,7 +85,8 @@ mod tests {
 
     #[test]
     fn plain_and_chunked_bodies() {
-        let (code, body) = parse(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"a\":1}").unwrap();
+        let (code, body) =
+            parse(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"a\":1}").unwrap();
         assert_eq!((code, body.as_slice()), (200, &b"{\"a\":1}"[..]));
         let (code, body) =
             parse(b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap();
@@ -101,6 +109,11 @@ mod tests {
         });
         let (code, body) = get(&path, "/containers/x/json").await.unwrap();
         assert_eq!((code, body.as_slice()), (200, &b"hello"[..]));
-        assert!(server.await.unwrap().starts_with("GET /containers/x/json HTTP/1.0\r\n"));
+        assert!(
+            server
+                .await
+                .unwrap()
+                .starts_with("GET /containers/x/json HTTP/1.0\r\n")
+        );
     }
 }

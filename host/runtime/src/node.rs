@@ -57,7 +57,10 @@ mod tests {
         assert_eq!(id.node_name.as_deref(), Some("worker-3"));
         assert_eq!(id.cluster_name.as_deref(), Some("prod-eu"));
         let id = NodeIdentity::resolve(Some("n1"), Some("c1"), env);
-        assert_eq!((id.node_name.as_deref(), id.cluster_name.as_deref()), (Some("n1"), Some("c1")));
+        assert_eq!(
+            (id.node_name.as_deref(), id.cluster_name.as_deref()),
+            (Some("n1"), Some("c1"))
+        );
         let none = NodeIdentity::resolve(None, None, |_| Some("  ".into()));
         assert_eq!(none, NodeIdentity::default());
     }

@@ -78,7 +78,9 @@ impl EndpointStats {
 
     /// Mean latency of answered look-ups, microseconds (0 before any).
     pub fn latency_mean_us(&self) -> u64 {
-        self.latency_total_us.checked_div(self.answered).unwrap_or(0)
+        self.latency_total_us
+            .checked_div(self.answered)
+            .unwrap_or(0)
     }
 }
 
@@ -94,7 +96,10 @@ mod tests {
         s.record_answer(true, Duration::from_micros(300));
         s.record_answer(false, Duration::from_micros(100));
         assert!(s.up && s.ever_up);
-        assert_eq!((s.answered, s.found, s.latency_mean_us(), s.latency_max_us), (2, 1, 200, 300));
+        assert_eq!(
+            (s.answered, s.found, s.latency_mean_us(), s.latency_max_us),
+            (2, 1, 200, 300)
+        );
         assert!(s.record_error(), "down again after being up");
         assert_eq!(s.errors, 3);
     }

@@ -52,9 +52,12 @@ fn engine_server(socket: &Path) -> Arc<AtomicUsize> {
             let request = String::from_utf8_lossy(&buf[..n]).to_string();
             count.fetch_add(1, Ordering::Relaxed);
             let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
-            let id = path.trim_start_matches("/containers/").trim_end_matches("/json");
+            let id = path
+                .trim_start_matches("/containers/")
+                .trim_end_matches("/json");
             let response = if path.starts_with("/images/") {
-                "HTTP/1.0 200 OK\r\n\r\n{\"RepoDigests\":[\"registry.example/team/app@sha256:ab\"]}".to_string()
+                "HTTP/1.0 200 OK\r\n\r\n{\"RepoDigests\":[\"registry.example/team/app@sha256:ab\"]}"
+                    .to_string()
             } else if id.starts_with('c') {
                 let labels: Vec<String> = (0..8)
                     .map(|i| format!("\"label-{i}.example.com/key\":\"value-{i}-{id}\""))
@@ -117,9 +120,15 @@ fn lookups_fill_the_cache_off_the_caller_and_go_with_the_container() {
         .workload_settled(&first, Duration::from_secs(5))
         .expect("answered");
     assert_eq!(w.runtime, "docker");
-    assert_eq!(w.container_name.as_deref(), Some(format!("app-{first}").as_str()));
+    assert_eq!(
+        w.container_name.as_deref(),
+        Some(format!("app-{first}").as_str())
+    );
     assert_eq!(w.image.as_deref(), Some("registry.example/team/app:1.4.2"));
-    assert_eq!(w.image_digest.as_deref(), Some("registry.example/team/app@sha256:ab"));
+    assert_eq!(
+        w.image_digest.as_deref(),
+        Some("registry.example/team/app@sha256:ab")
+    );
     assert_eq!(w.privileged, Some(false));
     // Seen again: no second look-up.
     let before = requests.load(Ordering::Relaxed);
@@ -143,7 +152,10 @@ fn lookups_fill_the_cache_off_the_caller_and_go_with_the_container() {
     assert!(source.workload(&id(5)).is_none());
     assert_eq!(source.stats().containers_gone, 1);
     let endpoint = &source.stats().endpoints[0];
-    assert!(endpoint.up && endpoint.found >= 4 && endpoint.errors == 0, "{endpoint:?}");
+    assert!(
+        endpoint.up && endpoint.found >= 4 && endpoint.errors == 0,
+        "{endpoint:?}"
+    );
     println!(
         "engine API look-up latency: mean {} us, max {} us over {} look-ups",
         endpoint.latency_mean_us(),
@@ -160,7 +172,11 @@ fn a_dead_runtime_is_counted_and_leaves_containers_unnamed() {
     let _requests = engine_server(&socket);
     let source = RuntimeMetadata::start(&config(&socket, 100)).unwrap();
     source.container_seen(&id(1), Runtime::Docker);
-    assert!(source.workload_settled(&id(1), Duration::from_secs(5)).is_some());
+    assert!(
+        source
+            .workload_settled(&id(1), Duration::from_secs(5))
+            .is_some()
+    );
     // The runtime goes away (its socket with it).
     std::fs::remove_file(&socket).unwrap();
     source.container_seen(&id(2), Runtime::Docker);
@@ -182,7 +198,11 @@ fn memory_of_500_cached_containers() {
     let source = RuntimeMetadata::start(&config(&socket, 4096)).unwrap();
     // Warm the thread's runtime and buffers first.
     source.container_seen(&id(100_000), Runtime::Docker);
-    assert!(source.workload_settled(&id(100_000), Duration::from_secs(5)).is_some());
+    assert!(
+        source
+            .workload_settled(&id(100_000), Duration::from_secs(5))
+            .is_some()
+    );
     let before = LIVE.load(Ordering::Relaxed);
     for n in 0..500 {
         source.container_seen(&id(n), Runtime::Docker);
@@ -193,6 +213,12 @@ fn memory_of_500_cached_containers() {
         "metadata cache: 500 containers (8 labels each) hold {bytes} bytes, {} per container",
         bytes / 500
     );
-    assert!(bytes > 500 * 200, "a workload is a few hundred bytes at least: {bytes}");
-    assert!(bytes < 4 * 1024 * 1024, "500 containers should fit in 4 MiB: {bytes}");
+    assert!(
+        bytes > 500 * 200,
+        "a workload is a few hundred bytes at least: {bytes}"
+    );
+    assert!(
+        bytes < 4 * 1024 * 1024,
+        "500 containers should fit in 4 MiB: {bytes}"
+    );
 }

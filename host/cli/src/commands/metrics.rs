@@ -371,8 +371,15 @@ fn render_runtime(o: &mut String, runtime: &RuntimeStats) {
         ),
     ];
     for (name, help, value) in totals {
-        let kind = if name.ends_with("_total") { "counter" } else { "gauge" };
-        let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        let _ = writeln!(
+            o,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
     }
     let per_endpoint: [(&str, &str, EndpointCounter); 5] = [
         (
@@ -456,6 +463,8 @@ mod tests {
         assert!(text.contains(
             "harrier_runtime_errors_total{socket=\"/run/containerd/containerd.sock\",kind=\"cri\"} 3\n"
         ));
-        assert!(text.contains("harrier_runtime_up{socket=\"/run/containerd/containerd.sock\",kind=\"cri\"} 0\n"));
+        assert!(text.contains(
+            "harrier_runtime_up{socket=\"/run/containerd/containerd.sock\",kind=\"cri\"} 0\n"
+        ));
     }
 }

@@ -53,7 +53,14 @@ pub(crate) fn render(finding: &UnifiedFinding) -> Value {
         "k8s.pod.uid": finding.container.as_ref().and_then(|c| c.pod_uid.clone()),
         "k8s.ns.name": workload.and_then(|w| w.namespace.clone()),
         "k8s.pod.name": workload.and_then(|w| w.name.clone()),
-        "k8s.pod.labels": workload.map(|w| &w.labels),
+        // Falco's output fields are scalars: labels as `key:value, ...`.
+        "k8s.pod.labels": workload.filter(|w| !w.labels.is_empty()).map(|w| {
+            w.labels
+                .iter()
+                .map(|(k, v)| format!("{k}:{v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }),
         "container.name": container.and_then(|c| c.name.clone()),
         "container.image": container.and_then(|c| c.image.clone()),
         "container.image.repository": image.map(|i| i.repository),

@@ -50,10 +50,19 @@ mod tests {
             ("registry.example:5000/shop/cart", Some("1.4"), None)
         );
         let r = parse("registry.example:5000/shop/cart");
-        assert_eq!((r.repository, r.tag), ("registry.example:5000/shop/cart", None));
+        assert_eq!(
+            (r.repository, r.tag),
+            ("registry.example:5000/shop/cart", None)
+        );
         let r = parse("nginx@sha256:abcd");
-        assert_eq!((r.repository, r.tag, r.digest), ("nginx", None, Some("sha256:abcd")));
+        assert_eq!(
+            (r.repository, r.tag, r.digest),
+            ("nginx", None, Some("sha256:abcd"))
+        );
         let r = parse("busybox:1.36@sha256:ef");
-        assert_eq!((r.repository, r.tag, r.digest), ("busybox", Some("1.36"), Some("sha256:ef")));
+        assert_eq!(
+            (r.repository, r.tag, r.digest),
+            ("busybox", Some("1.36"), Some("sha256:ef"))
+        );
     }
 }

@@ -85,7 +85,10 @@ pub fn in_pod(input: FindingInput, id: &str) -> FindingInput {
     let container = input.container.as_mut().unwrap();
     container.name = Some("cart".to_string());
     container.image = Some("registry.example/shop/cart:1.4".to_string());
-    container.image_digest = Some(format!("registry.example/shop/cart@sha256:{}", "cd".repeat(32)));
+    container.image_digest = Some(format!(
+        "registry.example/shop/cart@sha256:{}",
+        "cd".repeat(32)
+    ));
     container.runtime = Some("containerd".to_string());
     input.kubernetes = Some(KubernetesWorkload {
         kind: "Pod".to_string(),
@@ -97,7 +100,9 @@ pub fn in_pod(input: FindingInput, id: &str) -> FindingInput {
             name: container.name.clone(),
             image: container.image.clone(),
             image_digest: container.image_digest.clone(),
-            security_context: SecurityContext { privileged: Some(false) },
+            security_context: SecurityContext {
+                privileged: Some(false),
+            },
         }],
     });
     input

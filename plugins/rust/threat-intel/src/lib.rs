@@ -31,8 +31,8 @@ pub mod specs;
 
 use harrier_sdk::{
     Detector, DnsAnswerEvent, Event, EventDetail, EventKind, Finding, FindingBuilder, FindingSpec,
-    IndicatorKind,
-    IntelHit, Metadata, Policy, Process, SocketAddress, config, finding, host, testing,
+    IndicatorKind, IntelHit, Metadata, Policy, Process, SocketAddress, config, finding, host,
+    testing,
 };
 use serde::Deserialize;
 

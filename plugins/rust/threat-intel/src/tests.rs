@@ -52,8 +52,12 @@ fn every_type_fires_once_from_the_fixture() {
             (2202, DROP_POINT.finding_type),
             (2203, TOR_CLIENT.finding_type),
             (2204, TOR_RELAY.finding_type),
+            // The rebinding answer; the metadata service's own name is not.
+            (2290, METADATA_REBIND.finding_type),
         ]
     );
+    assert_eq!(evidence(&f[17], "domain"), "rebind.attacker.example");
+    assert_eq!(evidence(&f[17], "answer"), "169.254.169.254");
     assert_eq!(evidence(&f[0], "indicator"), "guarddutyc2activityb.com");
     assert_eq!(evidence(&f[0], "domain"), "c2.guarddutyc2activityb.com");
     assert_eq!(evidence(&f[1], "category"), "crypto-mining");
