@@ -35,6 +35,12 @@ pub enum Command {
     /// Write the built-in detectors as a rule pack directory (to sign and
     /// verify like any vendor pack).
     ExportDefaultPack(crate::commands::export::ExportArgs),
+    /// The fleet over NATS JetStream: set-up, node status, pack rollout.
+    #[command(subcommand)]
+    Fleet(crate::commands::fleet::FleetCommand),
+    /// Consume every node's findings from JetStream: cluster-wide merging
+    /// and attack sequences, to stdout, files or webhooks.
+    Collector(crate::commands::fleet::CollectorArgs),
     /// Benchmarks; each ends its output with one JSON line of figures.
     #[command(subcommand)]
     Bench(crate::commands::bench::BenchCommand),

@@ -71,6 +71,10 @@ impl Default for IntelSection {
             resolved_capacity: harrier_intel::resolved::DEFAULT_CAPACITY,
         }
     }
+    /// `[fleet]`: node status and pack rollout over NATS.
+    pub fleet: harrier_fleet::FleetConfig,
+    /// `[collector]`: `harrier collector`.
+    pub collector: harrier_fleet::CollectorConfig,
 }
 
 /// `[sensor]`.
@@ -122,12 +126,16 @@ pub struct PluginsSection {
 #[derive(Debug, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct OutputSection {
-    /// Sinks: `stdout`, `file:PATH`, `webhook:URL` (["stdout"]).
+    /// Sinks: `stdout`, `file:PATH`, `webhook:URL`,
+    /// `nats://HOST:PORT[/SUBJECT]` (["stdout"]).
     pub sinks: Vec<String>,
     /// `native`, `ocsf` or `falco` ("native").
     pub format: String,
     /// `[output.settings]`: queues, file rotation, webhook retries.
     pub settings: SinkSettings,
+    /// `[output.nats]`: the NATS server, credentials, stream, subject and
+    /// spool (also used by `[fleet]` and the collector).
+    pub nats: harrier_fleet::NatsConfig,
 }
 
 impl Default for OutputSection {
@@ -136,6 +144,7 @@ impl Default for OutputSection {
             sinks: vec!["stdout".into()],
             format: "native".into(),
             settings: SinkSettings::default(),
+            nats: harrier_fleet::NatsConfig::default(),
         }
     }
 }

@@ -14,14 +14,12 @@ enum Raw {
 }
 
 /// Writes a duration as a human string.
-pub(crate) fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&humantime::format_duration(*value).to_string())
 }
 
 /// Reads a human string or integer seconds.
-pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Duration, D::Error> {
+pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     match Raw::deserialize(deserializer)? {
         Raw::Seconds(secs) => Ok(Duration::from_secs(secs)),
         Raw::Text(text) => humantime::parse_duration(&text).map_err(|e| {

@@ -24,7 +24,7 @@
 
 mod config;
 mod correlate;
-mod duration;
+pub mod duration;
 mod finding;
 pub mod format;
 mod id;
@@ -49,7 +49,7 @@ pub use input::{
 };
 pub use merge::{Emission, EmissionKind, MergeStats, Merger};
 pub use sink::{
-    FileTarget, ShutdownReport, SinkError, SinkSettings, SinkSpec, SinkSpecError, SinkStats,
-    SinkTarget, Sinks, WebhookTarget,
+    External, ExternalSink, FileTarget, Rendered, ShutdownReport, SinkError, SinkSettings,
+    SinkSpec, SinkSpecError, SinkStats, SinkTarget, Sinks, WebhookTarget,
 };
 pub use time::rfc3339;

@@ -18,7 +18,6 @@ use std::time::Duration;
 use anyhow::Context;
 use std::sync::Arc;
 
-use harrier_findings::Sinks;
 use harrier_pipeline::AgentHandle;
 use harrier_runtime::RuntimeMetadata;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -26,6 +25,7 @@ use tokio::net::{TcpListener, UnixListener};
 
 use super::admin_request::{Request, parse_request};
 use super::metrics;
+use super::outputs::Outputs;
 
 /// Clients served at once.
 pub const MAX_CONNECTIONS: usize = 64;
@@ -78,7 +78,7 @@ pub struct AdminState {
     /// The running agent.
     pub handle: AgentHandle,
     /// Its outputs.
-    pub sinks: Arc<Sinks>,
+    pub sinks: Arc<Outputs>,
     /// The container runtimes' metadata source, if enabled.
     pub runtime: Option<Arc<RuntimeMetadata>>,
 }
@@ -288,7 +288,12 @@ fn respond(
         ("/metrics", _) => (
             "200 OK",
             "text/plain; version=0.0.4",
-            metrics::render(&status, &state.sinks.stats(), runtime.as_ref()),
+            metrics::render(
+                &status,
+                &state.sinks.sink_stats(),
+                &state.sinks.bus_stats(),
+                runtime.as_ref(),
+            ),
         ),
         (_, Scope::Full) => (
             "404 Not Found",

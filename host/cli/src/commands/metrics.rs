@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use harrier_findings::SinkStats;
+use harrier_fleet::NatsStats;
 use harrier_pipeline::{AgentStatus, DetectorStatus, Role};
 use harrier_runtime::{EndpointStats, RuntimeStats};
 
@@ -43,7 +44,12 @@ fn scalar(out: &mut String, (name, help): (&str, &str), value: u64) {
 }
 
 /// Render the status (and the outputs' counters) as Prometheus metrics.
-pub fn render(status: &AgentStatus, sinks: &[SinkStats], runtime: Option<&RuntimeStats>) -> String {
+pub fn render(
+    status: &AgentStatus,
+    sinks: &[SinkStats],
+    buses: &[NatsStats],
+    runtime: Option<&RuntimeStats>,
+) -> String {
     let mut out = String::new();
     let o = &mut out;
     let pipeline = &status.pipeline;
@@ -278,6 +284,52 @@ pub fn render(status: &AgentStatus, sinks: &[SinkStats], runtime: Option<&Runtim
             value,
         );
     }
+    let per_bus: [(&str, &str, BusCounter); 7] = [
+        (
+            "harrier_nats_spooled_total",
+            "Findings written to a NATS output's disk spool.",
+            |s| s.spooled,
+        ),
+        (
+            "harrier_nats_published_total",
+            "Findings the NATS server acked.",
+            |s| s.published,
+        ),
+        (
+            "harrier_nats_duplicates_total",
+            "Acks saying a retried finding was already stored.",
+            |s| s.duplicates,
+        ),
+        (
+            "harrier_nats_spool_overflow_total",
+            "Findings lost because a NATS output's spool was full.",
+            |s| s.overflowed,
+        ),
+        (
+            "harrier_nats_publish_errors_total",
+            "Failed publish batches (retried from the spool).",
+            |s| s.publish_errors,
+        ),
+        (
+            "harrier_nats_spool_pending",
+            "Findings in the spool waiting for an ack.",
+            |s| s.pending,
+        ),
+        (
+            "harrier_nats_spool_pending_bytes",
+            "Bytes of findings in the spool waiting for an ack.",
+            |s| s.pending_bytes,
+        ),
+    ];
+    for (name, help, value) in per_bus {
+        family(
+            o,
+            (name, help),
+            buses,
+            |s| format!("sink=\"{}\"", s.name),
+            value,
+        );
+    }
     if let Some(runtime) = runtime {
         render_runtime(o, runtime);
     }
@@ -369,6 +421,8 @@ fn render_runtime(o: &mut String, runtime: &RuntimeStats) {
 
 /// Reads one counter of a runtime endpoint.
 type EndpointCounter = fn(&EndpointStats) -> u64;
+/// Reads one counter of a bus output.
+type BusCounter = fn(&NatsStats) -> u64;
 
 /// Reads one counter of a detector.
 type PluginCounter = fn(&DetectorStatus) -> u64;
@@ -383,7 +437,7 @@ mod tests {
     fn every_family_has_a_header_and_samples_carry_labels() {
         let mut status = AgentStatus::default();
         status.pipeline.events = vec![("exec".into(), 3)];
-        let text = render(&status, &[], None);
+        let text = render(&status, &[], &[], None);
         assert!(text.contains(
             "# TYPE harrier_events_total counter\nharrier_events_total{kind=\"exec\"} 3\n"
         ));
@@ -404,7 +458,7 @@ mod tests {
             }],
             ..RuntimeStats::default()
         };
-        let text = render(&AgentStatus::default(), &[], Some(&runtime));
+        let text = render(&AgentStatus::default(), &[], &[], Some(&runtime));
         assert!(text.contains("harrier_runtime_unnamed_total 2\n"), "{text}");
         assert!(text.contains(
             "harrier_runtime_errors_total{socket=\"/run/containerd/containerd.sock\",kind=\"cri\"} 3\n"

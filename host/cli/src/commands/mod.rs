@@ -4,7 +4,9 @@ mod admin;
 mod admin_request;
 pub mod bench;
 pub mod export;
+pub mod fleet;
 mod metrics;
+mod outputs;
 mod plugins;
 mod record;
 mod replay;
@@ -16,7 +18,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use harrier_catalog::Catalog;
-use harrier_findings::{Format, Merger, SinkSpec, Sinks};
+use harrier_findings::{Format, Merger};
 use harrier_pipeline::pipeline::EmitFn;
 use harrier_pipeline::{DetectorKey, DetectorSet, EnricherServices, Pipeline};
 use harrier_plugins::PluginEngine;
@@ -33,6 +35,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(args) => replay::replay(args),
         Command::Plugins(args) => plugins::plugins(args),
         Command::Pack(cmd) => harrier_packs::run(cmd, harrier_events::WIT_VERSION),
+        Command::Fleet(cmd) => fleet::fleet(cmd),
+        Command::Collector(args) => fleet::collector(args),
         Command::Bench(cmd) => bench::bench(cmd),
         Command::ExportDefaultPack(args) => export::export(args),
         Command::BenchWorker(args) => bench::worker(args),
@@ -53,12 +57,14 @@ fn require_root(what: &str) -> anyhow::Result<()> {
 /// The pieces of an agent, assembled from the configuration.
 struct Assembled {
     pipeline: Pipeline,
-    sinks: Arc<Sinks>,
+    sinks: Arc<outputs::Outputs>,
     engine: Arc<PluginEngine>,
     /// The catalog the detectors came from, to keep reconciling (`run`).
     catalog: Catalog,
     refused: Vec<String>,
     intel: crate::intel::LoadedIntel,
+    /// The node name written in findings.
+    node: String,
 }
 
 /// Load threat intelligence, build the engine, load every detector, start
@@ -73,17 +79,9 @@ fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<
 
     let format = Format::from_str(&config.output.format)
         .map_err(|e| anyhow::anyhow!("output format: {e}"))?;
-    let specs = config
-        .output
-        .sinks
-        .iter()
-        .map(|s| {
-            SinkSpec::parse_with(s, &config.output.settings)
-                .with_context(|| format!("output `{s}`"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let sinks = Arc::new(Sinks::start(&specs, format).context("starting outputs")?);
     let merger = Merger::new(config.findings.clone()).context("[findings] configuration")?;
+    let node = merger.node().to_string();
+    let sinks = Arc::new(outputs::Outputs::start(config, format, &node)?);
     let emit_to = sinks.clone();
     let emit: EmitFn = Box::new(move |emission| emit_to.emit(&emission.finding));
     Ok(Assembled {
@@ -93,6 +91,7 @@ fn assemble(config: &Config, services: Arc<EnricherServices>) -> anyhow::Result<
         catalog,
         refused,
         intel,
+        node,
     })
 }
 
@@ -152,7 +151,7 @@ fn load_detectors(
 
 /// Flush the sinks once the pipeline (which holds the other reference)
 /// is gone.
-fn shutdown_sinks(sinks: Arc<Sinks>) {
+fn shutdown_sinks(sinks: Arc<outputs::Outputs>) {
     match Arc::try_unwrap(sinks) {
         Ok(sinks) => {
             let report = sinks.shutdown(std::time::Duration::from_secs(2));

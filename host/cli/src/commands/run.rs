@@ -105,6 +105,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     };
 
+    let member = super::fleet::join(
+        &config,
+        &assembled.node,
+        handle.clone(),
+        assembled.sinks.clone(),
+    )?;
+
     // Start-up parsed the kernel's BTF and compiled every detector; give the
     // freed heap back so the steady-state footprint is what the agent uses.
     // SAFETY: malloc_trim only releases free memory of glibc's heap.
@@ -131,6 +138,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     drop(admin);
     drop(metrics_listener);
     drop(runtime);
+    if let Some(member) = member {
+        member.stop();
+    }
     shutdown_sinks(assembled.sinks);
     drop(assembled.engine);
     tracing::info!(

@@ -6,8 +6,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::FileTarget;
 use super::worker::{Control, Deliver};
+use super::{FileTarget, Rendered};
 
 /// A JSON-lines file that rotates to `PATH.1`, `PATH.2`, ... by size.
 #[derive(Debug)]
@@ -80,8 +80,8 @@ impl RotatingFile {
 }
 
 impl Deliver for RotatingFile {
-    fn deliver(&mut self, line: &str, _control: &Control) -> Result<(), String> {
-        self.write_line(line)
+    fn deliver(&mut self, item: &Rendered, _control: &Control) -> Result<(), String> {
+        self.write_line(&item.line)
             .map_err(|e| format!("writing {}: {e}", self.path.display()))
     }
 }

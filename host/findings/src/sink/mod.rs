@@ -1,6 +1,7 @@
-//! Sinks: where findings go (stdout, rotated files, webhooks), each behind its
-//! own bounded queue and thread so a slow or dead sink never blocks
-//! detection or the other sinks.
+//! Sinks: where findings go (stdout, rotated files, webhooks, and sinks
+//! defined outside this crate such as message buses, through
+//! [`ExternalSink`]), each behind its own bounded queue and thread so a slow
+//! or dead sink never blocks detection or the other sinks.
 
 mod file;
 mod spec;
@@ -102,18 +103,105 @@ pub enum SinkError {
     },
 }
 
+/// One emission as a sink receives it: the finding rendered once, with the
+/// identity a message bus needs to make redelivery idempotent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The finding's stable id.
+    pub id: String,
+    /// Its revision: 0 on first emission, then one more per emission.
+    pub revision: u32,
+    /// The node that saw it.
+    pub node: String,
+    /// The finding in the sinks' format, one line without its newline.
+    pub line: String,
+    /// The finding in the native format when the sinks' format is another
+    /// one (`None`: `line` is native).
+    pub native: Option<String>,
+}
+
+impl Rendered {
+    /// Renders `finding` in `format`, and natively too when `native` is
+    /// asked for and the format is not native.
+    pub fn new(finding: &UnifiedFinding, format: Format, native: bool) -> Self {
+        Self {
+            id: finding.id.clone(),
+            revision: finding.revision,
+            node: finding.node.clone(),
+            line: format.render_line(finding),
+            native: (native && format != Format::Native)
+                .then(|| Format::Native.render_line(finding)),
+        }
+    }
+
+    /// The finding as native JSON.
+    pub fn native_line(&self) -> &str {
+        self.native.as_deref().unwrap_or(&self.line)
+    }
+}
+
+/// A sink implemented outside this crate (a message bus such as NATS
+/// JetStream or Kafka). It runs on its own thread behind the same bounded
+/// queue as the built-in sinks, so detection never waits for it.
+pub trait ExternalSink: Send {
+    /// Takes one finding. An error is logged and counted as `failed`; a sink
+    /// that keeps what it cannot send yet (a spool) returns `Ok`.
+    fn deliver(&mut self, finding: &Rendered) -> Result<(), String>;
+}
+
+/// An external sink and how it is started.
+pub struct External {
+    /// Its name in counters and logs, e.g. `nats://127.0.0.1:4222/findings`.
+    pub name: String,
+    /// Findings that may queue for it before drops.
+    pub queue_capacity: usize,
+    /// The sink.
+    pub sink: Box<dyn ExternalSink>,
+}
+
+impl std::fmt::Debug for External {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("External")
+            .field("name", &self.name)
+            .field("queue_capacity", &self.queue_capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Adapts an [`ExternalSink`] to the worker's delivery interface.
+struct ExternalDeliver(Box<dyn ExternalSink>);
+
+impl Deliver for ExternalDeliver {
+    fn deliver(&mut self, item: &Rendered, _control: &worker::Control) -> Result<(), String> {
+        self.0.deliver(item)
+    }
+}
+
 /// The running sinks, all writing one format.
 #[derive(Debug)]
 pub struct Sinks {
     format: Format,
     workers: Vec<Worker>,
+    /// Whether some external sink wants the native rendering too.
+    native: bool,
 }
 
 impl Sinks {
     /// Starts one thread and bounded queue per sink. Files are opened (and
     /// their directories created) now, so a bad path is reported at start.
     pub fn start(specs: &[SinkSpec], format: Format) -> Result<Self, SinkError> {
-        let workers = specs
+        Self::start_with(specs, Vec::new(), format)
+    }
+
+    /// Like [`Sinks::start`], plus sinks defined outside this crate, which
+    /// receive every finding after the built-in ones are queued.
+    pub fn start_with(
+        specs: &[SinkSpec],
+        external: Vec<External>,
+        format: Format,
+    ) -> Result<Self, SinkError> {
+        let native = !external.is_empty();
+        let mut workers: Vec<Worker> = specs
             .iter()
             .map(|spec| {
                 let sink = spec.to_string();
@@ -134,7 +222,20 @@ impl Sinks {
                     .map_err(|source| SinkError::Thread { sink, source })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { format, workers })
+        for sink in external {
+            let deliver = Box::new(ExternalDeliver(sink.sink));
+            let worker = Worker::spawn(sink.name.clone(), sink.queue_capacity.max(1), deliver)
+                .map_err(|source| SinkError::Thread {
+                    sink: sink.name,
+                    source,
+                })?;
+            workers.push(worker);
+        }
+        Ok(Self {
+            format,
+            workers,
+            native,
+        })
     }
 
     /// The format every sink writes.
@@ -148,9 +249,9 @@ impl Sinks {
         if self.workers.is_empty() {
             return;
         }
-        let line: Arc<str> = self.format.render_line(finding).into();
+        let rendered = Arc::new(Rendered::new(finding, self.format, self.native));
         for worker in &self.workers {
-            worker.offer(line.clone());
+            worker.offer(rendered.clone());
         }
     }
 

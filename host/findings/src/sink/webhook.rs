@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::WebhookTarget;
 use super::worker::{Control, Deliver};
+use super::{Rendered, WebhookTarget};
 
 /// POSTs findings to one URL, retrying with exponential backoff.
 pub(crate) struct Webhook {
@@ -63,7 +63,8 @@ impl Webhook {
 }
 
 impl Deliver for Webhook {
-    fn deliver(&mut self, line: &str, control: &Control) -> Result<(), String> {
+    fn deliver(&mut self, item: &Rendered, control: &Control) -> Result<(), String> {
+        let line = item.line.as_str();
         let mut delay = self.backoff;
         let mut tries = 0;
         loop {

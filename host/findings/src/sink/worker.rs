@@ -6,13 +6,14 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::SinkStats;
+use super::{Rendered, SinkStats};
 
-/// Something that delivers rendered findings, one line of JSON at a time.
+/// Something that delivers rendered findings, one at a time.
 pub(crate) trait Deliver: Send {
-    /// Delivers one line (without its newline); an error is logged and
-    /// counted as a failure. `control` says whether to give up early.
-    fn deliver(&mut self, line: &str, control: &Control) -> Result<(), String>;
+    /// Delivers one finding (`item.line` has no newline); an error is
+    /// logged and counted as a failure. `control` says whether to give up
+    /// early.
+    fn deliver(&mut self, item: &Rendered, control: &Control) -> Result<(), String>;
 }
 
 /// Shared counters and the abandon flag of one sink.
@@ -57,7 +58,7 @@ impl Control {
 #[derive(Debug)]
 pub(crate) struct Worker {
     name: String,
-    sender: Option<SyncSender<Arc<str>>>,
+    sender: Option<SyncSender<Arc<Rendered>>>,
     thread: Option<JoinHandle<()>>,
     control: Arc<Control>,
 }
@@ -69,7 +70,7 @@ impl Worker {
         capacity: usize,
         mut deliver: Box<dyn Deliver>,
     ) -> std::io::Result<Self> {
-        let (sender, receiver) = sync_channel::<Arc<str>>(capacity);
+        let (sender, receiver) = sync_channel::<Arc<Rendered>>(capacity);
         let control = Arc::new(Control::default());
         let thread_control = control.clone();
         let thread_name = name.clone();
@@ -89,9 +90,9 @@ impl Worker {
         &self.name
     }
 
-    /// Queues a line without waiting; counts a drop when the queue is full,
-    /// the thread is gone, or the sink was closed.
-    pub(crate) fn offer(&self, line: Arc<str>) {
+    /// Queues a finding without waiting; counts a drop when the queue is
+    /// full, the thread is gone, or the sink was closed.
+    pub(crate) fn offer(&self, line: Arc<Rendered>) {
         let Some(sender) = &self.sender else {
             self.control.dropped.fetch_add(1, Ordering::Relaxed);
             return;
@@ -156,7 +157,12 @@ impl Worker {
 
 /// The sink thread: delivers queued lines until the queue is closed and
 /// drained, dropping what is left once abandoned.
-fn run(name: &str, receiver: Receiver<Arc<str>>, deliver: &mut dyn Deliver, control: &Control) {
+fn run(
+    name: &str,
+    receiver: Receiver<Arc<Rendered>>,
+    deliver: &mut dyn Deliver,
+    control: &Control,
+) {
     while let Ok(line) = receiver.recv() {
         if control.abandoned() {
             control.abandoned.fetch_add(1, Ordering::Relaxed);
