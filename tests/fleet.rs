@@ -113,6 +113,7 @@ impl Fleet {
         let nats: String = keys.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
         let text = format!(
             "[findings]\nnode = {user:?}\n[agent]\nbatch_size = 1\n[admin]\nenabled = false\n\
+             [packs]\nallowed_permissions = [\"intel\"]\n\
              [output.nats]\n{nats}\
              [fleet]\nenabled = true\nheartbeat_interval = \"1s\"\nstale_after = \"5s\"\n\
              [collector]\nbatch = 8\nack_wait = \"3s\"\n"
@@ -560,19 +561,28 @@ fn live_agent(fleet: &Fleet, node: &str, keys: &Path) -> Process {
 fn pack_version(fleet: &Fleet, dir: &Path, version: &str, nonce: u64, key: &Path) {
     let s = |p: &Path| p.display().to_string();
     fleet.ok(&["export-default-pack", &s(dir)]);
-    let wasm = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "wasm"))
-        .expect("a component in the pack");
+    let wasm = first_component(dir);
     let bytes = std::fs::read(&wasm).unwrap();
     std::fs::write(&wasm, harrier_tests::with_nonce(&bytes, nonce)).unwrap();
     fleet.ok(&["pack", "build", &s(dir), "--pack-version", version]);
     fleet.ok(&["pack", "sign", &s(dir), "--key", &s(key)]);
 }
 
+/// A component of the pack directory `dir` (an exported pack keeps them
+/// in `plugins/`).
+fn first_component(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir.join("plugins"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "wasm"))
+        .expect("a component in the pack")
+}
+
+/// Per node, the sources its detectors are served from.
+type Serving = BTreeMap<String, BTreeSet<String>>;
+
 /// Per node: the pack versions its detectors are served from.
-fn serving(fleet: &Fleet, admin: &str) -> BTreeMap<String, BTreeSet<String>> {
+fn serving(fleet: &Fleet, admin: &str) -> Serving {
     let text = fleet.ok(&["fleet", "status", "--json", "-c", admin]);
     let nodes: Vec<Value> = serde_json::from_str(&text).unwrap();
     nodes
@@ -591,7 +601,7 @@ fn serving(fleet: &Fleet, admin: &str) -> BTreeMap<String, BTreeSet<String>> {
 
 /// Whether every node of `which` serves all its detectors from `version`
 /// of the pack.
-fn serves(serving: &BTreeMap<String, BTreeSet<String>>, version: &str, which: &[&str]) -> bool {
+fn serves(serving: &Serving, version: &str, which: &[&str]) -> bool {
     let want = format!("pack:harrier-default@{version}");
     which.iter().all(|n| {
         serving
@@ -617,16 +627,12 @@ fn packs_roll_out_to_every_agent_with_canaries_rollback_and_tampered_packs_refus
     pack_version(&fleet, &v2, "2.0.0", 2, &key);
     pack_version(&fleet, &v3, "3.0.0", 3, &key);
     // Tampered after signing: a component no longer matches the manifest.
-    let wasm = std::fs::read_dir(&v3)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "wasm"))
-        .unwrap();
+    let wasm = first_component(&v3);
     let bytes = std::fs::read(&wasm).unwrap();
     std::fs::write(&wasm, harrier_tests::with_nonce(&bytes, 99)).unwrap();
 
     let mut agents: Vec<Process> = nodes.iter().map(|n| live_agent(&fleet, n, &keys)).collect();
-    let wait_serving = |what: &str, check: &dyn Fn(&BTreeMap<String, BTreeSet<String>>) -> bool| {
+    let wait_serving = |what: &str, check: &dyn Fn(&Serving) -> bool| {
         let started = Instant::now();
         let ok = wait(Duration::from_secs(40), || check(&serving(&fleet, &admin)));
         assert!(ok, "{what}: nodes serve {:#?}", serving(&fleet, &admin));

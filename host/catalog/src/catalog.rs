@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use harrier_pipeline::{Change, DetectorKey};
+use harrier_pipeline::{Change, DetectorKey, Revision};
 use harrier_plugins::{Plugin, PluginSpec};
 
 use crate::{Settings, Source, Target, Wanted, Watch, plan};
@@ -32,7 +32,7 @@ pub struct Round {
 pub struct Catalog {
     sources: Vec<Box<dyn Source>>,
     settings: Settings,
-    refused: BTreeMap<DetectorKey, String>,
+    refused: BTreeMap<DetectorKey, Revision>,
 }
 
 impl Catalog {
@@ -65,12 +65,12 @@ impl Catalog {
         let mut round = Round::default();
         let desired = self.desired(&mut round);
         self.refused
-            .retain(|key, sha| desired.get(key).is_some_and(|w| w.sha256 == *sha));
-        let shas = desired
+            .retain(|key, refused| desired.get(key).is_some_and(|w| w.revision() == *refused));
+        let revisions = desired
             .iter()
-            .map(|(key, wanted)| (key.clone(), wanted.sha256.clone()))
+            .map(|(key, wanted)| (key.clone(), wanted.revision()))
             .collect();
-        let plan = plan(&shas, &target.running(), &self.refused);
+        let plan = plan(&revisions, &target.running(), &self.refused);
         if plan.is_empty() {
             return round;
         }
@@ -87,7 +87,7 @@ impl Catalog {
                 Err(reason) => {
                     round.refused.push(refusal(&key, &reason));
                     blocked.extend(group(&key));
-                    self.refused.insert(key, wanted.sha256.clone());
+                    self.refused.insert(key, wanted.revision());
                 }
             }
         }

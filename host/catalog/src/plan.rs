@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use harrier_pipeline::{DetectorKey, Running};
+use harrier_pipeline::{DetectorKey, Revision, Running};
 
 /// What one round changes, by key.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -21,17 +21,17 @@ impl Plan {
     }
 }
 
-/// Diff `desired` (key → component sha256) against `running`; `refused`
-/// holds content already refused (key → sha256), not to be tried again.
+/// Diff `desired` (key → revision) against `running`; `refused` holds
+/// revisions already refused, not to be tried again.
 pub fn plan(
-    desired: &BTreeMap<DetectorKey, String>,
+    desired: &BTreeMap<DetectorKey, Revision>,
     running: &Running,
-    refused: &BTreeMap<DetectorKey, String>,
+    refused: &BTreeMap<DetectorKey, Revision>,
 ) -> Plan {
     let load = desired
         .iter()
-        .filter(|(key, sha)| running.get(*key).is_none_or(|r| r.sha256 != **sha))
-        .filter(|(key, sha)| refused.get(*key) != Some(*sha))
+        .filter(|(key, wanted)| running.get(*key).is_none_or(|r| r.revision != **wanted))
+        .filter(|(key, wanted)| refused.get(*key) != Some(*wanted))
         .map(|(key, _)| key.clone())
         .collect();
     let remove = running
@@ -53,13 +53,20 @@ mod tests {
         }
     }
 
+    fn revision(sha: &str) -> Revision {
+        Revision {
+            sha256: sha.to_string(),
+            source: harrier_plugins::PluginSource::Directory { path: "/d".into() },
+        }
+    }
+
     fn running(entries: &[(&str, &str)]) -> Running {
         entries
             .iter()
             .map(|(name, sha)| {
                 let detector = RunningDetector {
                     name: "det".into(),
-                    sha256: sha.to_string(),
+                    revision: revision(sha),
                     serving: true,
                 };
                 (file(name), detector)
@@ -67,11 +74,33 @@ mod tests {
             .collect()
     }
 
-    fn wanted(entries: &[(&str, &str)]) -> BTreeMap<DetectorKey, String> {
+    fn wanted(entries: &[(&str, &str)]) -> BTreeMap<DetectorKey, Revision> {
         entries
             .iter()
-            .map(|(name, sha)| (file(name), sha.to_string()))
+            .map(|(name, sha)| (file(name), revision(sha)))
             .collect()
+    }
+
+    #[test]
+    fn the_same_component_in_a_new_pack_version_is_a_new_revision() {
+        let in_pack = |version: &str| Revision {
+            sha256: "1".into(),
+            source: harrier_plugins::PluginSource::Pack {
+                pack: "acme".into(),
+                plugin: "miner".into(),
+                version: version.into(),
+                signer: "signed by key k".into(),
+            },
+        };
+        let mut held = running(&[("a", "1")]);
+        held.get_mut(&file("a")).unwrap().revision = in_pack("1.0.0");
+        let desired = BTreeMap::from([(file("a"), in_pack("2.0.0"))]);
+        assert_eq!(
+            plan(&desired, &held, &BTreeMap::new()).load,
+            vec![file("a")]
+        );
+        let same = BTreeMap::from([(file("a"), in_pack("1.0.0"))]);
+        assert!(plan(&same, &held, &BTreeMap::new()).is_empty());
     }
 
     #[test]

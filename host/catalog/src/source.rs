@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use harrier_pipeline::DetectorKey;
+use harrier_pipeline::{DetectorKey, Revision};
 use harrier_plugins::PluginSpec;
 
 use crate::Settings;
@@ -12,10 +12,21 @@ use crate::Settings;
 pub struct Wanted {
     /// Who provides it.
     pub key: DetectorKey,
-    /// SHA-256 of the component (what "changed" means).
+    /// SHA-256 of the component.
     pub sha256: String,
     /// How to load it.
     pub spec: PluginSpec,
+}
+
+impl Wanted {
+    /// What running it means: a running detector of another revision is
+    /// replaced.
+    pub fn revision(&self) -> Revision {
+        Revision {
+            sha256: self.sha256.clone(),
+            source: self.spec.source.clone(),
+        }
+    }
 }
 
 /// What a source wants at one look.

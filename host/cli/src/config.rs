@@ -46,6 +46,10 @@ pub struct Config {
     pub admin: AdminSection,
     /// `[intel]`: threat-intelligence feeds.
     pub intel: IntelSection,
+    /// `[fleet]`: node status and pack rollout over NATS.
+    pub fleet: harrier_fleet::FleetConfig,
+    /// `[collector]`: `harrier collector`.
+    pub collector: harrier_fleet::CollectorConfig,
 }
 
 /// `[intel]`.
@@ -71,10 +75,6 @@ impl Default for IntelSection {
             resolved_capacity: harrier_intel::resolved::DEFAULT_CAPACITY,
         }
     }
-    /// `[fleet]`: node status and pack rollout over NATS.
-    pub fleet: harrier_fleet::FleetConfig,
-    /// `[collector]`: `harrier collector`.
-    pub collector: harrier_fleet::CollectorConfig,
 }
 
 /// `[sensor]`.

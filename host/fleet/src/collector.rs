@@ -37,6 +37,8 @@ pub struct CollectorStats {
     pub rejected: u64,
     /// Redelivered messages already delivered by some collector.
     pub redelivered_skipped: u64,
+    /// Messages put back because the delivered-ids bucket did not answer.
+    pub lookups_failed: u64,
     /// Cluster findings (merges and sequences) emitted.
     pub cluster_emitted: u64,
     /// Batches handed back for redelivery because a sink failed.
@@ -203,12 +205,26 @@ impl Collector {
                     continue;
                 }
             };
+            // Every message is looked up, not only those the server counts
+            // as redelivered: a server killed before it saved its consumer
+            // state delivers again with a delivery count of 1.
             let key = delivered_key(&message);
-            let redelivered = message.info().map(|i| i.delivered > 1).unwrap_or(false);
-            if redelivered && matches!(self.delivered.get(&key).await, Ok(Some(_))) {
-                self.stats.redelivered_skipped += 1;
-                to_ack.push(message);
-                continue;
+            match self.delivered.get(&key).await {
+                Ok(Some(_)) => {
+                    self.stats.redelivered_skipped += 1;
+                    to_ack.push(message);
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    // Unknown: later, rather than maybe twice.
+                    self.stats.lookups_failed += 1;
+                    tracing::warn!(error = %e, "collector: delivered-ids lookup failed; message retried later");
+                    let _ = message
+                        .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                        .await;
+                    continue;
+                }
             }
             sinks.emit(&finding);
             for cluster in self.merger.ingest(&finding, &json) {

@@ -44,10 +44,11 @@ fn every_emission_is_stored_once_and_in_order_across_a_server_crash() {
         if n == 100 {
             // The server dies with publishes in flight and comes back.
             server.kill();
-            // Long enough for in-flight acks to time out.
-            std::thread::sleep(Duration::from_millis(1500));
         }
         if n == 200 {
+            // Down long enough for the acks of what was published while it
+            // was away (the ack timeout is 1 s) to time out.
+            std::thread::sleep(Duration::from_millis(1800));
             server.start().unwrap();
         }
         sinks.emit(&finding(

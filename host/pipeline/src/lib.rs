@@ -22,7 +22,7 @@ pub mod source;
 pub use agent::{Agent, AgentConfig, AgentHandle, AgentStatus, Clock, ReloadStats};
 pub use detectors::{
     Change, DetectorKey, DetectorSet, DetectorState, DetectorStatus, Ledger, QuarantinePolicy,
-    Role, Running, RunningDetector,
+    Revision, Role, Running, RunningDetector,
 };
 pub use pipeline::{Pipeline, PipelineStats};
 pub use services::EnricherServices;

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use harrier_findings::{External, Format, SinkSpec, SinkStats, Sinks, UnifiedFinding};
+use harrier_findings::{
+    External, Format, ShutdownReport, SinkSpec, SinkStats, Sinks, UnifiedFinding,
+};
 use harrier_fleet::subject::redact;
 use harrier_fleet::{NatsSink, NatsStats};
 
@@ -64,11 +66,11 @@ impl Outputs {
         self.buses.iter().map(NatsSink::stats).collect()
     }
 
-    /// Flushes the findings sinks, then lets the bus sinks empty their
-    /// spools (up to their drain timeout).
-    pub fn shutdown(self) {
-        let report = self.sinks.shutdown(Duration::from_secs(2));
-        tracing::debug!(?report, "outputs flushed");
+    /// Flushes the findings sinks (waiting at most `timeout`), then lets
+    /// the bus sinks empty their spools (up to their drain timeout); the
+    /// report says what the findings sinks could not deliver.
+    pub fn shutdown(self, timeout: Duration) -> ShutdownReport {
+        let report = self.sinks.shutdown(timeout);
         for bus in &self.buses {
             let stats = bus.close();
             tracing::info!(
@@ -79,5 +81,6 @@ impl Outputs {
                 "nats output closed"
             );
         }
+        report
     }
 }

@@ -4,15 +4,28 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
+use harrier_plugins::PluginSource;
+
 use super::DetectorKey;
+
+/// What a detector runs: its component and where that came from. The same
+/// component re-released in another pack version is another revision, so
+/// what a node reports serving is what it was last told to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    /// SHA-256 of the component.
+    pub sha256: String,
+    /// Its provider (for a pack: name, version, signer).
+    pub source: PluginSource,
+}
 
 /// One detector the set holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunningDetector {
     /// The name the component declares.
     pub name: String,
-    /// SHA-256 of the component.
-    pub sha256: String,
+    /// What it runs.
+    pub revision: Revision,
     /// Serving (or quarantined) rather than standing by.
     pub serving: bool,
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::source::Interest;
 use health::Health;
 pub use key::DetectorKey;
-pub use ledger::{Ledger, Running, RunningDetector};
+pub use ledger::{Ledger, Revision, Running, RunningDetector};
 
 /// A change to the detector set, applied between two batches.
 pub enum Change {
@@ -312,7 +312,10 @@ impl DetectorSet {
                 .map(|(key, plugin, serving)| {
                     let detector = RunningDetector {
                         name: plugin.name().to_string(),
-                        sha256: plugin.sha256().to_string(),
+                        revision: Revision {
+                            sha256: plugin.sha256().to_string(),
+                            source: plugin.source().clone(),
+                        },
                         serving,
                     };
                     (key.clone(), detector)
