@@ -399,8 +399,9 @@ mod tests {
     #[test]
     fn segments_roll_and_are_deleted_once_acked() {
         let dir = tempfile::tempdir().unwrap();
-        let mut spool = Spool::open(dir.path(), 1 << 20).unwrap();
-        // 64 KiB segments: 1000 records of ~115 bytes span two of them.
+        // A 512 KiB spool has 64 KiB segments (an eighth, at least 64 KiB):
+        // 1000 records of ~115 bytes span two of them.
+        let mut spool = Spool::open(dir.path(), 512 << 10).unwrap();
         for n in 0..1000 {
             assert!(spool.push(&record(n)).unwrap());
         }
@@ -410,7 +411,7 @@ mod tests {
         spool.ack(all[999].0, 1000).unwrap();
         assert_eq!(spool.stats(), SpoolStats::default());
         assert_eq!(spool.segments.len(), 1);
-        let reopened = Spool::open(dir.path(), 1 << 20).unwrap();
+        let reopened = Spool::open(dir.path(), 512 << 10).unwrap();
         assert_eq!(reopened.stats().pending, 0);
     }
 
