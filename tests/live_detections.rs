@@ -99,18 +99,45 @@ impl Agent {
 }
 
 impl Agent {
+    /// The agent's `/metrics` page, from its admin socket.
+    fn metrics(&self) -> Option<String> {
+        use std::io::Read;
+        let mut stream = std::os::unix::net::UnixStream::connect(&self.socket).ok()?;
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: harrier\r\n\r\n")
+            .ok()?;
+        let mut text = String::new();
+        let _ = stream.read_to_string(&mut text);
+        Some(text)
+    }
+
+    /// The value of an unlabelled metric, waiting up to `limit` for it to
+    /// reach at least `least`; the last value read (0 if never).
+    fn metric_at_least(&self, name: &str, least: u64, limit: Duration) -> u64 {
+        let deadline = Instant::now() + limit;
+        loop {
+            let value = self
+                .metrics()
+                .and_then(|text| {
+                    text.lines()
+                        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+                })
+                .unwrap_or(0);
+            if value >= least || Instant::now() > deadline {
+                return value;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Prints the agent's non-zero loss counters (events dropped by the
     /// sensor or the pipeline), which explain a missing finding.
     fn print_losses(&self) {
-        use std::io::Read;
-        let Ok(mut stream) = std::os::unix::net::UnixStream::connect(&self.socket) else {
+        let Some(text) = self.metrics() else {
             eprintln!("agent: admin socket {} unreachable", self.socket.display());
             return;
         };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-        let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: harrier\r\n\r\n");
-        let mut text = String::new();
-        let _ = stream.read_to_string(&mut text);
         for line in text.lines() {
             let lossy = line.contains("drop") || line.contains("lost");
             if lossy && !line.starts_with('#') && !line.ends_with(" 0") {
@@ -1109,8 +1136,30 @@ fn held_back_classes_raise_their_findings() {
     );
     expected.push(("Execution:Runtime/NewBinaryExecuted", pids[0].1));
 
+    // A credential file read through dot segments, absolute and relative:
+    // the kernel prefix filter must not drop them, and the finding shows the
+    // folded path with what was given beside it.
+    let dotted = [
+        "/tmp/../etc//shadow",
+        "../../etc/shadow",
+    ];
+    python(&format!("open('{}').read()", dotted[0]));
+    sh(&format!("cd /var/tmp && cat {} > /dev/null", dotted[1]));
+
     let check = |findings: &[Value]| {
         let mut absent = missing(findings, &expected).0;
+        for given in dotted {
+            let read = findings.iter().any(|f| {
+                f["type"] == "CredentialAccess:Runtime/SensitiveFileRead"
+                    && f["evidence"].as_array().is_some_and(|items| {
+                        items.iter().any(|e| e["key"] == "path_as_given" && e["value"] == given)
+                    })
+                    && evidence(f, "path") == Some("/etc/shadow")
+            });
+            if !read {
+                absent.push(format!("SensitiveFileRead of /etc/shadow given as {given}"));
+            }
+        }
         let served = findings.iter().any(|f| {
             f["type"] == "Execution:Runtime/SuspiciousShellCreated"
                 && evidence(f, "service_pid") == Some(server_pid.to_string().as_str())

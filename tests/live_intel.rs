@@ -371,6 +371,14 @@ fn threat_intel_types_fire_on_real_queries_and_connections() {
             .filter(|(k, d)| !findings.iter().any(|f| names(f, k, d)))
             .collect::<Vec<_>>()
     };
+    // What the detectors asked the store is counted where operators look.
+    let hits = agent.metric_at_least("harrier_intel_hits_total", 1, Duration::from_secs(30));
+    let lookups = agent.metric_at_least("harrier_intel_lookups_total", hits, Duration::ZERO);
+    let domains = agent.metric_at_least("harrier_intel_domains", 1, Duration::ZERO);
+    assert!(
+        hits >= 1 && lookups >= hits && domains >= 1,
+        "intel metrics: {hits} hits, {lookups} lookups, {domains} domains"
+    );
     let findings = agent.collect(|f| {
         missing(f, &expected).0.is_empty() && domains_named(f).is_empty() && by_name(f).is_empty()
     });

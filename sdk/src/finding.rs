@@ -120,12 +120,19 @@ pub struct FindingBuilder {
 
 impl FindingBuilder {
     /// A finding of `spec`'s type about `event`'s process, citing the event,
-    /// with the executable and command name as evidence.
+    /// with the executable and command name as evidence, and each path the
+    /// process gave with dot segments as it gave it (`path_as_given`: the
+    /// event's fields show it folded).
     pub fn new(spec: &FindingSpec, event: &Event) -> Self {
         let mut b = Self::about_pid(spec, event.process.pid);
         b.finding.event_seqs.push(event.seq);
         b = b.evidence("exe", &event.process.exe);
-        b.evidence("comm", &event.process.comm)
+        b = b.evidence("comm", &event.process.comm);
+        for given in event.fidelity.iter().flat_map(|f| &f.folded) {
+            let key = format!("{}_as_given", given.field.replace('-', "_"));
+            b = b.evidence(&key, &given.escaped);
+        }
+        b
     }
 
     /// A finding of `spec`'s type about `pid`, citing no event yet (for tick).

@@ -27,5 +27,5 @@ pub use dir::FeedDir;
 pub use feed::{Feed, FeedError, parse_feed};
 pub use indicator::{Indicator, Kind, Value};
 pub use resolved::ResolvedNames;
-pub use store::{Counts, Hit, IntelStore, Snapshot};
+pub use store::{Counts, Hit, IntelStats, IntelStore, Snapshot};
 pub use watch::{IntelWatcher, WatchStats};

@@ -2,6 +2,7 @@
 //! read lock-free by detectors and replaced whole when a feed changes.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -193,6 +194,19 @@ struct Group {
 pub struct IntelStore {
     current: ArcSwap<Snapshot>,
     groups: Mutex<Vec<Group>>,
+    lookups: AtomicU64,
+    hits: AtomicU64,
+}
+
+/// What the store holds and what it was asked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IntelStats {
+    /// Entries of the current snapshot.
+    pub counts: Counts,
+    /// Lookups answered since start.
+    pub lookups: u64,
+    /// Of those, lookups that matched an indicator.
+    pub hits: u64,
 }
 
 impl std::fmt::Debug for IntelStore {
@@ -216,7 +230,21 @@ impl IntelStore {
 
     /// Look `value` up in the current snapshot (lock-free).
     pub fn lookup(&self, kind: Kind, value: &str) -> Option<Hit> {
-        self.current.load().lookup(kind, value)
+        let hit = self.current.load().lookup(kind, value);
+        self.lookups.fetch_add(1, Ordering::Relaxed);
+        if hit.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
+    }
+
+    /// Entries held, lookups and hits so far.
+    pub fn stats(&self) -> IntelStats {
+        IntelStats {
+            counts: self.current.load().counts(),
+            lookups: self.lookups.load(Ordering::Relaxed),
+            hits: self.hits.load(Ordering::Relaxed),
+        }
     }
 
     /// Replace every feed of source `group` (added after the existing

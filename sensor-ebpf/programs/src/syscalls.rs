@@ -120,7 +120,8 @@ pub fn sys_enter(ctx: RawTracePointContext) -> u32 {
 
 /// Whether some detector wants a read-only open of the user path at `ptr`:
 /// relative paths always (their directory is known only at exit), absolute
-/// ones when they start with a prefix in [`OPEN_PREFIXES`].
+/// ones when they start with a prefix in [`OPEN_PREFIXES`] or may reach one
+/// through a dot segment (user space folds them and decides).
 #[inline(always)]
 fn wanted_read_path(ptr: u64) -> bool {
     let mut key = Key::new((OPEN_PREFIX_MAX * 8) as u32, [0u8; OPEN_PREFIX_MAX]);
@@ -128,7 +129,30 @@ fn wanted_read_path(ptr: u64) -> bool {
         // Unreadable now: let the exit program report what it can.
         return true;
     }
-    key.data[0] != b'/' || OPEN_PREFIXES.get(&key).is_some()
+    key.data[0] != b'/' || OPEN_PREFIXES.get(&key).is_some() || has_dot_segment(&key.data)
+}
+
+/// Whether the start of a path holds a `.` or `..` component or an empty
+/// one (`//`): `/tmp/../etc/shadow` starts with no watched prefix but
+/// opens a watched file. Hidden names (`/.ssh`, `/..x`) are not dot
+/// segments. Only the first [`OPEN_PREFIX_MAX`] bytes are read.
+#[inline(always)]
+fn has_dot_segment(path: &[u8; OPEN_PREFIX_MAX]) -> bool {
+    let end = |b: u8| b == b'/' || b == 0;
+    let mut i = 0;
+    while i + 3 < OPEN_PREFIX_MAX {
+        if path[i] == 0 {
+            return false;
+        }
+        if path[i] == b'/' {
+            let (a, b, c) = (path[i + 1], path[i + 2], path[i + 3]);
+            if a == b'/' || (a == b'.' && (end(b) || (b == b'.' && end(c)))) {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Could a receive on the fd argument bring a DNS answer? An IPv4/IPv6

@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::Context;
 use std::sync::Arc;
 
-use harrier_pipeline::AgentHandle;
+use harrier_pipeline::{AgentHandle, EnricherServices};
 use harrier_runtime::RuntimeMetadata;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UnixListener};
@@ -81,6 +81,8 @@ pub struct AdminState {
     pub sinks: Arc<Outputs>,
     /// The container runtimes' metadata source, if enabled.
     pub runtime: Option<Arc<RuntimeMetadata>>,
+    /// The enricher and threat-intelligence store the detectors ask.
+    pub services: Arc<EnricherServices>,
 }
 
 /// A running admin endpoint; the socket is removed when this is dropped.
@@ -293,6 +295,7 @@ fn respond(
                 &state.sinks.sink_stats(),
                 &state.sinks.bus_stats(),
                 runtime.as_ref(),
+                Some(&state.services),
             ),
         ),
         (_, Scope::Full) => (

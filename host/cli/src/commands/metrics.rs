@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use harrier_findings::SinkStats;
 use harrier_fleet::NatsStats;
-use harrier_pipeline::{AgentStatus, DetectorStatus, Role};
+use harrier_pipeline::{AgentStatus, DetectorStatus, EnricherServices, Role};
 use harrier_runtime::{EndpointStats, RuntimeStats};
 
 /// Appends one metric family: its header, then one sample per item.
@@ -49,6 +49,7 @@ pub fn render(
     sinks: &[SinkStats],
     buses: &[NatsStats],
     runtime: Option<&RuntimeStats>,
+    services: Option<&EnricherServices>,
 ) -> String {
     let mut out = String::new();
     let o = &mut out;
@@ -333,7 +334,55 @@ pub fn render(
     if let Some(runtime) = runtime {
         render_runtime(o, runtime);
     }
+    if let Some(services) = services {
+        render_services(o, services);
+    }
     out
+}
+
+/// Families of one unlabelled sample each: `_total` names are counters,
+/// the others gauges.
+fn singles(o: &mut String, samples: &[(&str, &str, u64)]) {
+    for (name, help, value) in samples {
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        let _ = writeln!(
+            o,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    }
+}
+
+/// The enricher's and the threat-intelligence store's families: what can
+/// be lost (evictions, dropped hash jobs, unresolved cgroups) or grow.
+fn render_services(o: &mut String, services: &EnricherServices) {
+    let e = services.enricher().stats();
+    let intel = services.intel().stats();
+    let (resolved, resolved_evicted) = services.resolved().stats();
+    singles(
+        o,
+        &[
+            ("harrier_enrich_processes_tracked", "Processes in the process table (exited ones lingering included).", e.processes_tracked),
+            ("harrier_enrich_processes_evicted_total", "Live processes evicted because the process table was full.", e.processes_evicted),
+            ("harrier_enrich_event_only_total", "Processes known from events alone (procfs entry already gone).", e.event_only),
+            ("harrier_enrich_hash_done_total", "Executables hashed.", e.hash_done),
+            ("harrier_enrich_hash_skipped_total", "Executables not hashed: larger than hash_max_file_bytes.", e.hash_skipped),
+            ("harrier_enrich_hash_failed_total", "Executables that could not be read for hashing.", e.hash_failed),
+            ("harrier_enrich_hash_dropped_total", "Hash jobs dropped because the queue was full.", e.hash_dropped),
+            ("harrier_enrich_cgroups_indexed", "Cgroup v2 directories indexed by id.", e.cgroups_indexed),
+            ("harrier_enrich_cgroups_unresolved_total", "Cgroup ids from events found nowhere in the hierarchy.", e.cgroups_unresolved),
+            ("harrier_intel_domains", "Domain indicators loaded.", intel.counts.domains as u64),
+            ("harrier_intel_networks", "Address and CIDR indicators loaded.", intel.counts.networks as u64),
+            ("harrier_intel_hashes", "SHA-256 indicators loaded.", intel.counts.hashes as u64),
+            ("harrier_intel_lookups_total", "Indicator look-ups answered.", intel.lookups),
+            ("harrier_intel_hits_total", "Indicator look-ups that matched.", intel.hits),
+            ("harrier_intel_resolved_addresses", "Addresses remembered from DNS answers.", resolved as u64),
+            ("harrier_intel_resolved_evicted_total", "Addresses from DNS answers forgotten to stay within capacity.", resolved_evicted),
+        ],
+    );
 }
 
 /// The container-runtime metadata source's families.
@@ -370,17 +419,7 @@ fn render_runtime(o: &mut String, runtime: &RuntimeStats) {
             runtime.containers_gone,
         ),
     ];
-    for (name, help, value) in totals {
-        let kind = if name.ends_with("_total") {
-            "counter"
-        } else {
-            "gauge"
-        };
-        let _ = writeln!(
-            o,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-        );
-    }
+    singles(o, &totals);
     let per_endpoint: [(&str, &str, EndpointCounter); 5] = [
         (
             "harrier_runtime_up",
@@ -437,7 +476,7 @@ mod tests {
     fn every_family_has_a_header_and_samples_carry_labels() {
         let mut status = AgentStatus::default();
         status.pipeline.events = vec![("exec".into(), 3)];
-        let text = render(&status, &[], &[], None);
+        let text = render(&status, &[], &[], None, None);
         assert!(text.contains(
             "# TYPE harrier_events_total counter\nharrier_events_total{kind=\"exec\"} 3\n"
         ));
@@ -458,7 +497,7 @@ mod tests {
             }],
             ..RuntimeStats::default()
         };
-        let text = render(&AgentStatus::default(), &[], &[], Some(&runtime));
+        let text = render(&AgentStatus::default(), &[], &[], Some(&runtime), None);
         assert!(text.contains("harrier_runtime_unnamed_total 2\n"), "{text}");
         assert!(text.contains(
             "harrier_runtime_errors_total{socket=\"/run/containerd/containerd.sock\",kind=\"cri\"} 3\n"

@@ -89,6 +89,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         handle: handle.clone(),
         sinks: assembled.sinks.clone(),
         runtime: runtime.clone(),
+        services: services.clone(),
     };
     let admin = if config.admin.enabled {
         Some(admin::serve(&config.admin.socket, admin_state.clone())?)

@@ -15,6 +15,7 @@ pub fn of(kind: EventKind, notes: Vec<Note>) -> Option<Fidelity> {
     let mut fidelity = Fidelity {
         cut: Vec::new(),
         raw: Vec::new(),
+        folded: Vec::new(),
     };
     for note in notes {
         match note {
@@ -22,6 +23,12 @@ pub fn of(kind: EventKind, notes: Vec<Note>) -> Option<Fidelity> {
                 let field = field(kind, tag, None);
                 if !fidelity.cut.contains(&field) {
                     fidelity.cut.push(field);
+                }
+            }
+            Note::Folded { tag, escaped } => {
+                let field = field(kind, tag, None);
+                if !fidelity.folded.iter().any(|r| r.field == field) {
+                    fidelity.folded.push(RawString { field, escaped });
                 }
             }
             Note::Raw {

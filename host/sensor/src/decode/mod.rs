@@ -3,6 +3,7 @@
 //! Nothing here needs privileges or a kernel: it is bytes in, events out.
 
 mod fidelity;
+mod path;
 pub mod record;
 
 use harrier_events::{DnsAnswerEvent, Event, EventDetail, EventKind, Process};

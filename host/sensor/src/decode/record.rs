@@ -9,6 +9,7 @@ use harrier_sensor_common::{
 };
 
 use super::DecodeError;
+use super::path;
 
 /// The component shown where a cut path left components out.
 pub const GAP: &str = "\u{2026}";
@@ -34,6 +35,14 @@ pub enum Note {
     Cut {
         /// Item tag (or [`COMM`]).
         tag: u8,
+    },
+    /// The path of item `tag` had `.`/`..` components or repeated slashes
+    /// and was folded; `escaped` is what the process gave.
+    Folded {
+        /// Item tag.
+        tag: u8,
+        /// The path as given, escaped by [`escape_lossless`].
+        escaped: String,
     },
     /// The string of item `tag` (argument `index` of argv) was not valid UTF-8.
     Raw {
@@ -188,25 +197,42 @@ impl<'a> RawRecord<'a> {
         Some(self.text(tag, None, &bytes))
     }
 
-    /// String argument `i` made absolute with its base directory when the kernel sent one.
+    /// String argument `i` made absolute with its base directory when the
+    /// kernel sent one, and folded (see [`RawRecord::path_text`]).
     pub fn path_arg(&self, i: u8) -> String {
         let tag = tag::STR0 + i;
         let Some(path) = self.string_bytes(tag) else {
             return String::new();
         };
         if path.starts_with(b"/") {
-            return self.text(tag, None, path);
+            return self.path_text(tag, None, path);
         }
         let base_tag = tag::BASE0 + i;
-        match self.dpath_bytes(base_tag) {
-            Some(base) => {
-                if self.item(base_tag).is_some_and(|b| b.truncated || b.cut) {
-                    self.note_cut(tag);
-                }
-                self.text(tag, None, &join_relative(&base, path))
-            }
-            None => self.text(tag, None, path),
+        let base = self.dpath_bytes(base_tag);
+        if base.is_some() && self.item(base_tag).is_some_and(|b| b.truncated || b.cut) {
+            self.note_cut(tag);
         }
+        self.path_text(tag, base.as_deref(), path)
+    }
+
+    /// The path `given` for item `tag` (joined to `base` when relative and
+    /// a base is known) as text, with `.`/`..` components and repeated
+    /// slashes folded away: detectors match `/tmp/../etc/shadow` as the
+    /// `/etc/shadow` it opens. When folding changed the path, what the
+    /// process gave is noted verbatim (the event's `fidelity.folded`).
+    pub fn path_text(&self, tag: u8, base: Option<&[u8]>, given: &[u8]) -> String {
+        let joined = match base {
+            Some(base) if !given.starts_with(b"/") => join_relative(base, given),
+            _ => given.to_vec(),
+        };
+        if !path::needs_folding(&joined) {
+            return self.text(tag, None, &joined);
+        }
+        self.notes.borrow_mut().push(Note::Folded {
+            tag,
+            escaped: escape_lossless(given),
+        });
+        self.text(tag, None, &path::fold(&joined))
     }
 
     /// String argument `i` as given (not a path).
@@ -271,7 +297,7 @@ pub fn join_components(bytes: &[u8], cut: bool) -> Vec<u8> {
 }
 
 /// `base` + `/` + `rel`, dropping `./` prefixes of `rel`.
-pub fn join_relative(base: &[u8], rel: &[u8]) -> Vec<u8> {
+fn join_relative(base: &[u8], rel: &[u8]) -> Vec<u8> {
     let mut rel = rel;
     while let Some(rest) = rel.strip_prefix(b"./") {
         rel = rest;

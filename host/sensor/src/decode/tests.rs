@@ -204,6 +204,41 @@ fn relative_openat_joins_its_base() {
 }
 
 #[test]
+fn dot_segments_are_folded_and_the_given_path_kept() {
+    let open = |path: &[u8], base: Option<&[u8]>| {
+        let mut rec = Rec::new(EventKind::FileOpen, libc::SYS_openat)
+            .args(&[(-100i64) as u64, 0, libc::O_RDONLY as u64, 0])
+            .result(3)
+            .item(tag::STR0, path, false);
+        if let Some(base) = base {
+            rec = rec.item(tag::BASE0, base, false);
+        }
+        let ev = Decoder::new(0).decode(&rec.bytes()).unwrap().unwrap();
+        let EventDetail::FileOpen(o) = ev.detail else {
+            panic!()
+        };
+        (o.path, ev.fidelity)
+    };
+    let (path, fidelity) = open(b"/tmp/../etc//shadow\0", None);
+    assert_eq!(path, "/etc/shadow");
+    let folded = fidelity.expect("folding is reported").folded;
+    assert_eq!(folded.len(), 1);
+    assert_eq!(folded[0].field, "path");
+    assert_eq!(folded[0].escaped, "/tmp/../etc//shadow");
+
+    let (path, fidelity) = open(b"../../etc/shadow\0", Some(b"alice\0home\0"));
+    assert_eq!(path, "/etc/shadow");
+    assert_eq!(fidelity.unwrap().folded[0].escaped, "../../etc/shadow");
+
+    let (path, fidelity) = open(b"./notes.txt\0", Some(b"tmp\0"));
+    assert_eq!(path, "/tmp/notes.txt");
+    assert_eq!(fidelity, None, "a leading ./ is no evasion");
+    let (path, fidelity) = open(b"/root/.ssh/id_rsa\0", None);
+    assert_eq!(path, "/root/.ssh/id_rsa");
+    assert_eq!(fidelity, None);
+}
+
+#[test]
 fn connect_and_dns_records_decode_addresses() {
     let mut sa = (libc::AF_INET as u16).to_ne_bytes().to_vec();
     sa.extend_from_slice(&53u16.to_be_bytes());

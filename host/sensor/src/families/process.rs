@@ -8,7 +8,7 @@ use harrier_sensor_common::{ExecInfo, tag};
 use super::prelude::*;
 use harrier_events::ArgsGap;
 
-use crate::decode::{RawRecord, record::join_relative};
+use crate::decode::RawRecord;
 
 /// `SIGCHLD`, the flags word of fork(2).
 const SIGCHLD: u64 = 17;
@@ -42,24 +42,22 @@ pub fn decode_exec(rec: &RawRecord<'_>, max_args: usize) -> EventDetail {
         .unwrap_or_default();
     let cwd = rec.dpath_bytes(tag::EXEC_CWD).unwrap_or_default();
     let filename = rec.string_bytes(tag::EXEC_FILENAME).unwrap_or_default();
-    let filename = if filename.starts_with(b"/") || cwd.is_empty() {
-        filename.to_vec()
-    } else {
-        if rec
+    let relative = !filename.starts_with(b"/") && !cwd.is_empty();
+    if relative
+        && rec
             .item(tag::EXEC_CWD)
             .is_some_and(|c| c.truncated || c.cut)
-        {
-            rec.note_cut(tag::EXEC_FILENAME);
-        }
-        join_relative(&cwd, filename)
-    };
+    {
+        rec.note_cut(tag::EXEC_FILENAME);
+    }
+    let filename = rec.path_text(tag::EXEC_FILENAME, relative.then_some(&cwd[..]), filename);
     let argv = Argv::from_record(rec, &info).bounded(max_args);
     let (ld_preload, ld_library_path) = rec
         .item(tag::EXEC_ENV)
         .map(|item| loader_env(item.data))
         .unwrap_or((None, None));
     EventDetail::Exec(harrier_events::ExecEvent {
-        filename: rec.text(tag::EXEC_FILENAME, None, &filename),
+        filename,
         args: argv
             .args
             .iter()
