@@ -1139,10 +1139,7 @@ fn held_back_classes_raise_their_findings() {
     // A credential file read through dot segments, absolute and relative:
     // the kernel prefix filter must not drop them, and the finding shows the
     // folded path with what was given beside it.
-    let dotted = [
-        "/tmp/../etc//shadow",
-        "../../etc/shadow",
-    ];
+    let dotted = ["/tmp/../etc//shadow", "../../etc/shadow"];
     python(&format!("open('{}').read()", dotted[0]));
     sh(&format!("cd /var/tmp && cat {} > /dev/null", dotted[1]));
 
@@ -1152,7 +1149,9 @@ fn held_back_classes_raise_their_findings() {
             let read = findings.iter().any(|f| {
                 f["type"] == "CredentialAccess:Runtime/SensitiveFileRead"
                     && f["evidence"].as_array().is_some_and(|items| {
-                        items.iter().any(|e| e["key"] == "path_as_given" && e["value"] == given)
+                        items
+                            .iter()
+                            .any(|e| e["key"] == "path_as_given" && e["value"] == given)
                     })
                     && evidence(f, "path") == Some("/etc/shadow")
             });

@@ -231,11 +231,17 @@ impl IntelStore {
     /// Look `value` up in the current snapshot (lock-free).
     pub fn lookup(&self, kind: Kind, value: &str) -> Option<Hit> {
         let hit = self.current.load().lookup(kind, value);
+        self.count(hit.is_some());
+        hit
+    }
+
+    /// Counts one look-up answered from a [`IntelStore::snapshot`] (a
+    /// caller that asks the snapshot more than once per question).
+    pub fn count(&self, hit: bool) {
         self.lookups.fetch_add(1, Ordering::Relaxed);
-        if hit.is_some() {
+        if hit {
             self.hits.fetch_add(1, Ordering::Relaxed);
         }
-        hit
     }
 
     /// Entries held, lookups and hits so far.

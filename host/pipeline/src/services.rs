@@ -115,7 +115,9 @@ impl HostServices for EnricherServices {
             let addr = value.parse().ok().filter(|_| kind == Kind::Ip)?;
             let name = self.resolved.name_of(addr, self.now_ns())?;
             snapshot.match_domain(&name)
-        })?;
+        });
+        self.intel.count(hit.is_some());
+        let hit = hit?;
         Some(IntelHit {
             category: hit.category.name().to_string(),
             source: hit.source.to_string(),

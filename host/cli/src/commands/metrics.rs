@@ -365,22 +365,86 @@ fn render_services(o: &mut String, services: &EnricherServices) {
     singles(
         o,
         &[
-            ("harrier_enrich_processes_tracked", "Processes in the process table (exited ones lingering included).", e.processes_tracked),
-            ("harrier_enrich_processes_evicted_total", "Live processes evicted because the process table was full.", e.processes_evicted),
-            ("harrier_enrich_event_only_total", "Processes known from events alone (procfs entry already gone).", e.event_only),
-            ("harrier_enrich_hash_done_total", "Executables hashed.", e.hash_done),
-            ("harrier_enrich_hash_skipped_total", "Executables not hashed: larger than hash_max_file_bytes.", e.hash_skipped),
-            ("harrier_enrich_hash_failed_total", "Executables that could not be read for hashing.", e.hash_failed),
-            ("harrier_enrich_hash_dropped_total", "Hash jobs dropped because the queue was full.", e.hash_dropped),
-            ("harrier_enrich_cgroups_indexed", "Cgroup v2 directories indexed by id.", e.cgroups_indexed),
-            ("harrier_enrich_cgroups_unresolved_total", "Cgroup ids from events found nowhere in the hierarchy.", e.cgroups_unresolved),
-            ("harrier_intel_domains", "Domain indicators loaded.", intel.counts.domains as u64),
-            ("harrier_intel_networks", "Address and CIDR indicators loaded.", intel.counts.networks as u64),
-            ("harrier_intel_hashes", "SHA-256 indicators loaded.", intel.counts.hashes as u64),
-            ("harrier_intel_lookups_total", "Indicator look-ups answered.", intel.lookups),
-            ("harrier_intel_hits_total", "Indicator look-ups that matched.", intel.hits),
-            ("harrier_intel_resolved_addresses", "Addresses remembered from DNS answers.", resolved as u64),
-            ("harrier_intel_resolved_evicted_total", "Addresses from DNS answers forgotten to stay within capacity.", resolved_evicted),
+            (
+                "harrier_enrich_processes_tracked",
+                "Processes in the process table (exited ones lingering included).",
+                e.processes_tracked,
+            ),
+            (
+                "harrier_enrich_processes_evicted_total",
+                "Live processes evicted because the process table was full.",
+                e.processes_evicted,
+            ),
+            (
+                "harrier_enrich_event_only_total",
+                "Processes known from events alone (procfs entry already gone).",
+                e.event_only,
+            ),
+            (
+                "harrier_enrich_hash_done_total",
+                "Executables hashed.",
+                e.hash_done,
+            ),
+            (
+                "harrier_enrich_hash_skipped_total",
+                "Executables not hashed: larger than hash_max_file_bytes.",
+                e.hash_skipped,
+            ),
+            (
+                "harrier_enrich_hash_failed_total",
+                "Executables that could not be read for hashing.",
+                e.hash_failed,
+            ),
+            (
+                "harrier_enrich_hash_dropped_total",
+                "Hash jobs dropped because the queue was full.",
+                e.hash_dropped,
+            ),
+            (
+                "harrier_enrich_cgroups_indexed",
+                "Cgroup v2 directories indexed by id.",
+                e.cgroups_indexed,
+            ),
+            (
+                "harrier_enrich_cgroups_unresolved_total",
+                "Cgroup ids from events found nowhere in the hierarchy.",
+                e.cgroups_unresolved,
+            ),
+            (
+                "harrier_intel_domains",
+                "Domain indicators loaded.",
+                intel.counts.domains as u64,
+            ),
+            (
+                "harrier_intel_networks",
+                "Address and CIDR indicators loaded.",
+                intel.counts.networks as u64,
+            ),
+            (
+                "harrier_intel_hashes",
+                "SHA-256 indicators loaded.",
+                intel.counts.hashes as u64,
+            ),
+            (
+                "harrier_intel_lookups_total",
+                "Indicator look-ups answered.",
+                intel.lookups,
+            ),
+            (
+                "harrier_intel_hits_total",
+                "Indicator look-ups that matched.",
+                intel.hits,
+            ),
+            (
+                "harrier_intel_resolved_addresses",
+                "Addresses remembered from DNS answers.",
+                resolved as u64,
+            ),
+            (
+                "harrier_intel_resolved_evicted_total",
+                "Addresses from DNS answers forgotten to stay within capacity.",
+                resolved_evicted,
+            ),
         ],
     );
 }
