@@ -149,21 +149,13 @@ impl Fleet {
     /// Starts `harrier collector` appending to `out`.
     fn collector(&self, out: &Path) -> Process {
         let config = self.config("collector", &[]);
-        let mut child = self
-            .harrier(None)
-            .args(["collector", "-c", config.as_str(), "-o"])
-            .arg(format!("file:{}", out.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Log::follow(child.stderr.take().unwrap());
-        assert!(
-            log.wait_for("ready", Duration::from_secs(10)),
-            "collector not ready:\n{}",
-            log.text()
-        );
-        Process { child, log }
+        Process::ready(
+            self.harrier(None)
+                .args(["collector", "-c", config.as_str(), "-o"])
+                .arg(format!("file:{}", out.display())),
+            "collector",
+            Duration::from_secs(10),
+        )
     }
 
     /// Starts a replay agent for `node` reading a FIFO the test writes.
@@ -180,22 +172,18 @@ impl Fleet {
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         let reference = self.path(&format!("{node}.jsonl"));
         let config = self.config(node, nats);
-        let mut child = self
-            .harrier(netns)
-            .arg("replay")
-            .arg(&fifo)
-            .args(["-c", config.as_str(), "-o"])
-            .arg(format!("file:{}", reference.display()))
-            .args(["-o", url])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Log::follow(child.stderr.take().unwrap());
+        let process = Process::spawn(
+            self.harrier(netns)
+                .arg("replay")
+                .arg(&fifo)
+                .args(["-c", config.as_str(), "-o"])
+                .arg(format!("file:{}", reference.display()))
+                .args(["-o", url]),
+        );
         let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
         writeln!(writer, r#"{{"harrier_capture":1,"wit":"0.1.0"}}"#).unwrap();
         Feed {
-            process: Process { child, log },
+            process,
             writer: Some(writer),
             node: node.to_string(),
             sent: 0,
@@ -211,6 +199,29 @@ struct Process {
 }
 
 impl Process {
+    /// Spawns `command` (stdout discarded, stderr followed) without
+    /// waiting.
+    fn spawn(command: &mut Command) -> Process {
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Log::follow(child.stderr.take().unwrap());
+        Process { child, log }
+    }
+
+    /// Spawns `command` and waits up to `limit` for it to log `ready`.
+    fn ready(command: &mut Command, what: &str, limit: Duration) -> Process {
+        let process = Process::spawn(command);
+        assert!(
+            process.log.wait_for("ready", limit),
+            "{what} not ready:\n{}",
+            process.log.text()
+        );
+        process
+    }
+
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -537,23 +548,16 @@ fn live_agent(fleet: &Fleet, node: &str, keys: &Path) -> Process {
     let store = fleet.path(&format!("packs-{node}"));
     std::fs::create_dir_all(&store).unwrap();
     let config = fleet.config(node, &[]);
-    let mut child = fleet
-        .harrier(None)
-        .args(["run", "--no-default-pack", "-c", config.as_str(), "--packs"])
-        .arg(&store)
-        .arg("--trust")
-        .arg(keys)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let log = Log::follow(child.stderr.take().unwrap());
-    assert!(
-        log.wait_for("ready", Duration::from_secs(60)),
-        "agent {node} not ready:\n{}",
-        log.text()
-    );
-    Process { child, log }
+    Process::ready(
+        fleet
+            .harrier(None)
+            .args(["run", "--no-default-pack", "-c", config.as_str(), "--packs"])
+            .arg(&store)
+            .arg("--trust")
+            .arg(keys),
+        &format!("agent {node}"),
+        Duration::from_secs(60),
+    )
 }
 
 /// The default pack exported to `dir`, one component given a new custom

@@ -203,9 +203,9 @@ pub struct IntelStore {
 pub struct IntelStats {
     /// Entries of the current snapshot.
     pub counts: Counts,
-    /// Lookups answered since start.
+    /// Questions counted since start (see [`IntelStore::count`]).
     pub lookups: u64,
-    /// Of those, lookups that matched an indicator.
+    /// Of those, questions that matched an indicator.
     pub hits: u64,
 }
 
@@ -230,13 +230,12 @@ impl IntelStore {
 
     /// Look `value` up in the current snapshot (lock-free).
     pub fn lookup(&self, kind: Kind, value: &str) -> Option<Hit> {
-        let hit = self.current.load().lookup(kind, value);
-        self.count(hit.is_some());
-        hit
+        self.current.load().lookup(kind, value)
     }
 
-    /// Counts one look-up answered from a [`IntelStore::snapshot`] (a
-    /// caller that asks the snapshot more than once per question).
+    /// Counts one question a detector asked (`intel-match`) and whether it
+    /// matched; the host answers from a [`IntelStore::snapshot`], possibly
+    /// in more than one look-up, so it counts the question here once.
     pub fn count(&self, hit: bool) {
         self.lookups.fetch_add(1, Ordering::Relaxed);
         if hit {

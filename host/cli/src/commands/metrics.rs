@@ -570,4 +570,18 @@ mod tests {
             "harrier_runtime_up{socket=\"/run/containerd/containerd.sock\",kind=\"cri\"} 0\n"
         ));
     }
+
+    #[test]
+    fn enricher_and_intel_families_carry_their_counters() {
+        use std::sync::Arc;
+        let enricher = harrier_enrich::Enricher::new(harrier_enrich::EnrichConfig::default());
+        let services = EnricherServices::replay(Arc::new(enricher));
+        services.intel().count(true);
+        services.intel().count(false);
+        let text = render(&AgentStatus::default(), &[], &[], None, Some(&services));
+        assert!(text.contains("harrier_intel_lookups_total 2\n"), "{text}");
+        assert!(text.contains("harrier_intel_hits_total 1\n"), "{text}");
+        assert!(text.contains("# TYPE harrier_enrich_processes_tracked gauge\n"));
+        assert!(text.contains("# TYPE harrier_enrich_hash_dropped_total counter\n"));
+    }
 }

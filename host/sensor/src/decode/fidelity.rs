@@ -26,24 +26,23 @@ pub fn of(kind: EventKind, notes: Vec<Note>) -> Option<Fidelity> {
                 }
             }
             Note::Folded { tag, escaped } => {
-                let field = field(kind, tag, None);
-                if !fidelity.folded.iter().any(|r| r.field == field) {
-                    fidelity.folded.push(RawString { field, escaped });
-                }
+                first_per_field(&mut fidelity.folded, field(kind, tag, None), escaped)
             }
             Note::Raw {
                 tag,
                 index,
                 escaped,
-            } => {
-                let field = field(kind, tag, index);
-                if !fidelity.raw.iter().any(|r| r.field == field) {
-                    fidelity.raw.push(RawString { field, escaped });
-                }
-            }
+            } => first_per_field(&mut fidelity.raw, field(kind, tag, index), escaped),
         }
     }
     Some(fidelity)
+}
+
+/// Adds `field`'s escaped string unless the field is listed already.
+fn first_per_field(list: &mut Vec<RawString>, field: String, escaped: String) {
+    if !list.iter().any(|r| r.field == field) {
+        list.push(RawString { field, escaped });
+    }
 }
 
 /// The WIT name of the field item `t` of an event of `kind` decodes into.

@@ -1,5 +1,6 @@
 //! A raw record from the ring buffer, split into its header and items.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt::Write as _;
 
@@ -222,17 +223,17 @@ impl<'a> RawRecord<'a> {
     /// process gave is noted verbatim (the event's `fidelity.folded`).
     pub fn path_text(&self, tag: u8, base: Option<&[u8]>, given: &[u8]) -> String {
         let joined = match base {
-            Some(base) if !given.starts_with(b"/") => join_relative(base, given),
-            _ => given.to_vec(),
+            Some(base) if !given.starts_with(b"/") => Cow::Owned(join_relative(base, given)),
+            _ => Cow::Borrowed(given),
         };
-        if !path::needs_folding(&joined) {
+        let Some(folded) = path::fold(&joined) else {
             return self.text(tag, None, &joined);
-        }
+        };
         self.notes.borrow_mut().push(Note::Folded {
             tag,
             escaped: escape_lossless(given),
         });
-        self.text(tag, None, &path::fold(&joined))
+        self.text(tag, None, &folded)
     }
 
     /// String argument `i` as given (not a path).
