@@ -47,6 +47,7 @@ fn load(component: &str) -> Plugin {
             ..PluginLimits::default()
         },
         severity_override: None,
+        shadow: None,
     };
     let started = std::time::Instant::now();
     let plugin = engine

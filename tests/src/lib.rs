@@ -166,6 +166,7 @@ pub fn embedded_spec(origin: &str, wasm: Vec<u8>, config: &str) -> harrier_plugi
         config_json: config.into(),
         limits: harrier_plugins::PluginLimits::default(),
         severity_override: None,
+        shadow: None,
     }
 }
 

@@ -12,7 +12,7 @@ use harrier_findings::{MergeConfig, SinkSettings};
 use harrier_packs::PacksConfig;
 use harrier_pipeline::QuarantinePolicy;
 use harrier_pipeline::agent::AgentConfig;
-use harrier_plugins::{EngineConfig, PluginLimits};
+use harrier_plugins::{EngineConfig, PluginLimits, ShadowMode};
 use serde::Deserialize;
 
 use crate::cli::{DetectorArgs, OutputArgs};
@@ -80,6 +80,10 @@ pub struct PluginsSection {
     /// plugin directory: the file name without `.wasm`). Merged over the
     /// detector's defaults.
     pub config: BTreeMap<String, toml::Table>,
+    /// Detectors run in shadow mode, keyed like `config`: findings marked
+    /// `shadow`, counted, written only to `shadow:`/`all:` outputs, until
+    /// `until` (RFC 3339), then `off` (unloaded) or `live`.
+    pub shadow: BTreeMap<String, ShadowMode>,
 }
 
 /// `[output]`.

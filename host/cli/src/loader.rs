@@ -35,6 +35,7 @@ pub fn gather(config: &Config) -> Gathered {
                 config_json,
                 limits: config.plugins.limits.clone(),
                 severity_override: None,
+                shadow: config.plugins.shadow.get(detector.name).cloned(),
             });
         }
     }
@@ -76,25 +77,56 @@ pub fn pack_specs(config: &Config) -> Gathered {
             pack.pack.name().to_string(),
             pack.pack.version().to_string(),
         );
-        let signer = pack.pack.signer().to_string();
+        let signer = pack.pack.signer();
         for plugin in pack.pack.plugins().iter().filter(|p| p.enabled()) {
+            let shadow = match pack_shadow(config, plugin) {
+                Ok(shadow) => shadow,
+                Err(e) => {
+                    out.refused
+                        .push(format!("pack {name}: detector {}: {e}", plugin.name()));
+                    continue;
+                }
+            };
             out.specs.push(PluginSpec {
                 origin: format!("pack:{name}/{}", plugin.name()),
                 source: PluginSource::Pack {
                     pack: name.clone(),
                     version: version.clone(),
-                    signer: signer.clone(),
+                    signer: signer.to_string(),
+                    key_id: match signer {
+                        harrier_packs::Signer::Key(id) => Some(id.clone()),
+                        harrier_packs::Signer::Unsigned => None,
+                    },
                 },
                 wasm: plugin.bytes().clone(),
                 config_json: plugin.config_json(),
                 limits: config.plugins.limits.clone(),
                 severity_override: plugin.severity(),
+                shadow,
             });
         }
     }
     out.specs
         .retain(|spec| !config.plugins.disable.iter().any(|d| spec_key(spec) == *d));
     out
+}
+
+/// A pack detector's shadow mode: the pack override's `shadow` (`true`,
+/// `false` or a table) over `[plugins.shadow.<name>]`.
+fn pack_shadow(
+    config: &Config,
+    plugin: &harrier_packs::VerifiedPlugin,
+) -> anyhow::Result<Option<harrier_plugins::ShadowMode>> {
+    Ok(match plugin.shadow() {
+        None => config.plugins.shadow.get(plugin.name()).cloned(),
+        Some(toml::Value::Boolean(on)) => on.then(Default::default),
+        Some(table) => Some(
+            table
+                .clone()
+                .try_into()
+                .context("override `shadow`: expected true, false or { until, then }")?,
+        ),
+    })
 }
 
 /// The spec of one component file in a plugin directory.
@@ -111,6 +143,7 @@ pub fn dir_spec(config: &Config, path: &Path) -> anyhow::Result<PluginSpec> {
         config_json: merged_config(config, &stem, "{}"),
         limits: config.plugins.limits.clone(),
         severity_override: None,
+        shadow: config.plugins.shadow.get(&stem).cloned(),
     })
 }
 

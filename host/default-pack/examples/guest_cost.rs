@@ -109,6 +109,7 @@ fn main() -> anyhow::Result<()> {
                     config_json: config,
                     limits,
                     severity_override: None,
+                    shadow: None,
                 },
                 Arc::new(NoHostServices),
             )

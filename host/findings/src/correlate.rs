@@ -111,6 +111,7 @@ fn build_sequence(key: &str, members: &[OpenFinding], max_evidence: usize) -> Op
     sequence.mitre_technique = None;
     sequence.severity = SEQUENCE_SEVERITY;
     sequence.detectors.clear();
+    sequence.provenance.clear();
     sequence.evidence.clear();
     sequence.evidence_truncated = false;
     sequence.events.clear();
@@ -124,6 +125,9 @@ fn build_sequence(key: &str, members: &[OpenFinding], max_evidence: usize) -> Op
         sequence.last_seen_ns = sequence.last_seen_ns.max(member.last_seen_ns);
         sequence.severity = sequence.severity.max(member.severity);
         sequence.detectors.extend(member.detectors.iter().cloned());
+        sequence
+            .provenance
+            .extend(member.provenance.iter().cloned());
         sequence.related.push(member.id.clone());
         sequence.add_evidence(&member.finding_type, &member.id, max_evidence);
         for event in &member.events {

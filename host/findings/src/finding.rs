@@ -66,6 +66,14 @@ pub struct UnifiedFinding {
     /// Ids of related findings: the members of an attack sequence; empty for
     /// other findings.
     pub related: Vec<String>,
+    /// Every contributing detector as it was loaded (name, version,
+    /// component digest, source, shadow), sorted like `detectors`.
+    #[serde(default)]
+    pub provenance: Vec<crate::DetectorRef>,
+    /// Whether the finding comes from detectors in shadow mode: it reaches
+    /// only the sinks that ask for shadow findings.
+    #[serde(default)]
+    pub shadow: bool,
 }
 
 impl UnifiedFinding {

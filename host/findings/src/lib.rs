@@ -30,6 +30,7 @@ mod id;
 mod input;
 mod merge;
 mod open;
+mod provenance;
 mod resource;
 pub mod sink;
 mod suppress;
@@ -45,8 +46,9 @@ pub use input::{
     AncestorSummary, ContainerContext, DetectorRef, EventRef, FindingInput, ProcessContext,
 };
 pub use merge::{Emission, EmissionKind, MergeStats, Merger};
+pub use provenance::ProvenanceSource;
 pub use sink::{
-    FileTarget, ShutdownReport, SinkError, SinkSettings, SinkSpec, SinkSpecError, SinkStats,
-    SinkTarget, Sinks, WebhookTarget,
+    Accepts, FileTarget, ShutdownReport, SinkError, SinkSettings, SinkSpec, SinkSpecError,
+    SinkStats, SinkTarget, Sinks, WebhookTarget,
 };
 pub use time::rfc3339;

@@ -9,6 +9,7 @@ use crate::author::{BuildOptions, archive, build, inspect, sign};
 use crate::config::{DEFAULT_PACKS_DIR, DEFAULT_TRUST_DIR};
 use crate::keys::{SecretKey, TrustStore, keygen};
 use crate::store::{install, list, load_installed, remove};
+use crate::vectors::{VectorRunner, run_vectors};
 use crate::verify::{VerifiedPack, VerifyOptions, parse_host_wit, verify};
 
 /// Verification flags shared by `verify` and `install`.
@@ -142,7 +143,12 @@ impl TrustArgs {
 }
 
 /// Runs a `pack` subcommand, printing human-readable output to stdout.
-pub fn run(cmd: PackCommand, host_wit_version: &str) -> anyhow::Result<()> {
+/// `vectors` runs the packs' own test vectors for `verify` and `install`.
+pub fn run(
+    cmd: PackCommand,
+    host_wit_version: &str,
+    vectors: &dyn VectorRunner,
+) -> anyhow::Result<()> {
     match cmd {
         PackCommand::Keygen { out, name } => {
             let key = keygen(&out, &name)?;
@@ -211,7 +217,12 @@ pub fn run(cmd: PackCommand, host_wit_version: &str) -> anyhow::Result<()> {
         PackCommand::Verify { pack, trust } => {
             let (store, opts) = trust.load(host_wit_version)?;
             let verified = verify(&pack, &store, &opts)?;
-            println!("OK {}: {}", describe(&verified), verified.signer());
+            let tested = run_vectors(&verified, vectors)?;
+            println!(
+                "OK {}: {}, {tested} test vector(s) passed",
+                describe(&verified),
+                verified.signer()
+            );
             for plugin in verified.plugins() {
                 println!(
                     "  {} {}  sha256 {}",
@@ -228,6 +239,8 @@ pub fn run(cmd: PackCommand, host_wit_version: &str) -> anyhow::Result<()> {
             trust,
         } => {
             let (store, opts) = trust.load(host_wit_version)?;
+            // Refuse a pack whose own tests fail before anything is installed.
+            run_vectors(&verify(&pack, &store, &opts)?, vectors)?;
             let outcome = install(&pack, &packs_dir, &store, &opts)?;
             let replaced = outcome
                 .replaced

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use harrier_events::{Event, EventKind, Finding};
 use harrier_findings::DetectorRef;
-use harrier_plugins::{Plugin, PluginError, PluginSource, PluginStats, Subscriptions};
+use harrier_plugins::{AfterShadow, Plugin, PluginError, PluginSource, PluginStats, Subscriptions};
 use serde::{Deserialize, Serialize};
 
 use crate::source::Interest;
@@ -85,6 +85,9 @@ pub struct DetectorStatus {
     pub loaded_at: u64,
     /// Versions swapped in under this name since the agent started.
     pub reloads: u64,
+    /// Whether it runs in shadow mode.
+    #[serde(default)]
+    pub shadow: bool,
 }
 
 struct Slot {
@@ -181,6 +184,36 @@ impl DetectorSet {
     pub fn status(&self) -> Vec<DetectorStatus> {
         let now = Instant::now();
         self.slots.iter().map(|s| s.status(now)).collect()
+    }
+
+    /// End the shadow periods that are over at `now_ns`: such a detector
+    /// is unloaded (`then = "off"`) or goes live. Whether the set changed.
+    pub fn end_shadow_periods(&mut self, now_ns: u64) -> bool {
+        let mut removed = false;
+        self.slots.retain_mut(|slot| {
+            let Some(shadow) = slot.plugin.shadow().filter(|s| s.expired(now_ns)) else {
+                return true;
+            };
+            match shadow.then {
+                AfterShadow::Live => {
+                    tracing::info!(
+                        plugin = slot.plugin.name(),
+                        "shadow period over; detector live"
+                    );
+                    slot.plugin.go_live();
+                    true
+                }
+                AfterShadow::Off => {
+                    tracing::info!(
+                        plugin = slot.plugin.name(),
+                        "shadow period over; detector unloaded"
+                    );
+                    removed = true;
+                    false
+                }
+            }
+        });
+        removed
     }
 
     /// Re-enable detectors whose quarantine is over.
@@ -293,8 +326,7 @@ impl Slot {
                 if findings.is_empty() {
                     return Vec::new();
                 }
-                let metadata = self.plugin.metadata();
-                let detector = DetectorRef::new(metadata.name.clone(), metadata.version.clone());
+                let detector = crate::context::provenance(&self.plugin);
                 findings
                     .into_iter()
                     .map(|f| (detector.clone(), f))
@@ -391,6 +423,7 @@ impl Slot {
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
             reloads: self.reloads,
+            shadow: self.plugin.shadow().is_some(),
         }
     }
 }

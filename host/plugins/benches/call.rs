@@ -50,6 +50,7 @@ fn load(engine: &PluginEngine, name: &str) -> Plugin {
         config_json: detector.default_config.to_string(),
         limits: PluginLimits::default(),
         severity_override: None,
+        shadow: None,
     };
     engine
         .load(spec, Arc::new(NoHostServices))

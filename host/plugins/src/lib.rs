@@ -8,14 +8,16 @@
 //! context with nothing in it, whose stdout and stderr go to the log.
 //!
 //! The pieces, one file each: [`engine`] (compilation, linking, the epoch
-//! ticker), [`limits`] (the sandbox's bounds), [`host`] (what detectors may
+//! ticker), [`cache`] (compiled components kept across restarts), [`limits`] (the sandbox's bounds), [`shadow`] (trial runs), [`host`] (what detectors may
 //! call), [`plugin`] (one loaded detector and its calls), [`error`].
 
+pub mod cache;
 pub mod engine;
 pub mod error;
 pub mod host;
 pub mod limits;
 pub mod plugin;
+pub mod shadow;
 mod wasi_log;
 
 pub use engine::{EngineConfig, PluginEngine};
@@ -23,3 +25,4 @@ pub use error::{LoadError, PluginError};
 pub use host::{HostServices, NoHostServices};
 pub use limits::PluginLimits;
 pub use plugin::{Plugin, PluginSource, PluginSpec, PluginStats, Subscriptions};
+pub use shadow::{AfterShadow, ShadowMode};

@@ -16,6 +16,7 @@ use crate::engine::PluginEngine;
 use crate::error::{LoadError, LoadFailure, PluginError};
 use crate::host::{HostServices, PluginState};
 use crate::limits::PluginLimits;
+use crate::shadow::ShadowMode;
 
 /// Where a detector came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +37,9 @@ pub enum PluginSource {
         version: String,
         /// Who signed it (`signed by key <id>`), or `UNSIGNED`.
         signer: String,
+        /// Id of the trusted key that signed it; none when unsigned.
+        #[serde(default)]
+        key_id: Option<String>,
     },
 }
 
@@ -55,6 +59,9 @@ pub struct PluginSpec {
     pub limits: PluginLimits,
     /// Severity the operator imposes on every finding of this detector.
     pub severity_override: Option<f32>,
+    /// Run in shadow mode (findings marked `shadow`, written only where
+    /// asked); none: live.
+    pub shadow: Option<ShadowMode>,
 }
 
 /// The set of event kinds a detector subscribed to, as a bit set indexed by
@@ -136,6 +143,7 @@ pub struct Plugin {
     read_prefixes: Option<Vec<String>>,
     limits: PluginLimits,
     severity_override: Option<f32>,
+    shadow: Option<ShadowMode>,
     deadline_ticks: u64,
     config_json: String,
     pre: DetectorPre<PluginState>,
@@ -222,6 +230,7 @@ impl Plugin {
             read_prefixes,
             limits: spec.limits,
             severity_override: spec.severity_override,
+            shadow: spec.shadow,
             deadline_ticks,
             config_json: spec.config_json,
             pre,
@@ -283,6 +292,16 @@ impl Plugin {
     /// The origin string used in messages.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// Its shadow mode, if it runs in shadow.
+    pub fn shadow(&self) -> Option<&ShadowMode> {
+        self.shadow.as_ref()
+    }
+
+    /// Take it out of shadow mode: its findings go to every sink from now on.
+    pub fn go_live(&mut self) {
+        self.shadow = None;
     }
 
     /// Its sandbox bounds.

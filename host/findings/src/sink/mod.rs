@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-pub use spec::{FileTarget, SinkSettings, SinkSpec, SinkSpecError, SinkTarget, WebhookTarget};
+pub use spec::{
+    Accepts, FileTarget, SinkSettings, SinkSpec, SinkSpecError, SinkTarget, WebhookTarget,
+};
 
 use crate::finding::UnifiedFinding;
 use crate::format::Format;
@@ -78,6 +80,8 @@ pub enum SinkError {
 pub struct Sinks {
     format: Format,
     workers: Vec<Worker>,
+    /// Which findings each worker takes, in the same order.
+    accepts: Vec<Accepts>,
 }
 
 impl Sinks {
@@ -105,7 +109,12 @@ impl Sinks {
                     .map_err(|source| SinkError::Thread { sink, source })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { format, workers })
+        let accepts = specs.iter().map(|spec| spec.accepts).collect();
+        Ok(Self {
+            format,
+            workers,
+            accepts,
+        })
     }
 
     /// The format every sink writes.
@@ -115,13 +124,16 @@ impl Sinks {
 
     /// Renders the finding once and queues it on every sink without
     /// waiting: a full queue drops it for that sink only (counted).
+    /// Shadow findings go only to the sinks that ask for them.
     pub fn emit(&self, finding: &UnifiedFinding) {
-        if self.workers.is_empty() {
+        if !self.accepts.iter().any(|a| a.accepts(finding.shadow)) {
             return;
         }
         let line: Arc<str> = self.format.render_line(finding).into();
-        for worker in &self.workers {
-            worker.offer(line.clone());
+        for (worker, accepts) in self.workers.iter().zip(&self.accepts) {
+            if accepts.accepts(finding.shadow) {
+                worker.offer(line.clone());
+            }
         }
     }
 

@@ -329,6 +329,7 @@ fn bytes_per_plugin_instance(engine: &PluginEngine) -> anyhow::Result<u64> {
                 config_json: d.default_config.to_string(),
                 limits: PluginLimits::default(),
                 severity_override: None,
+                shadow: None,
             };
             engine
                 .load(spec, services.clone())

@@ -129,6 +129,7 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
                     config_json: embedded.default_config.to_string(),
                     limits: PluginLimits::default(),
                     severity_override: None,
+                    shadow: None,
                 };
                 engine
                     .load(spec, services.clone())
