@@ -4,6 +4,7 @@
 # Extra arguments go to `harrier run` (e.g. --plugins DIR, --config FILE).
 set -euo pipefail
 cd "$(dirname "$0")"
-scripts/bootstrap.sh
-cargo build --release -p harrier
+# stdout carries findings only: set-up and build output go to stderr.
+scripts/bootstrap.sh >&2
+cargo build --release -p harrier >&2
 exec target/release/harrier run "$@"

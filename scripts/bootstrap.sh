@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Harrier's build and tests need on a fresh machine of
 # this kind. Idempotent: each step checks first, so a second run takes seconds.
+# Prints nothing on stdout (./run.sh's stdout carries findings only).
 set -euo pipefail
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
@@ -30,8 +31,8 @@ dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 if ((${#need_apt[@]})); then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${need_apt[@]}"
+  apt-get update -qq >&2
+  apt-get install -y -qq "${need_apt[@]}" >&2
 fi
 
 # Rust: the nightly toolchain with rust-src builds the eBPF programs; the

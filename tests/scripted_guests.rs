@@ -53,6 +53,7 @@ fn try_load(component: &str, permissions: Permissions) -> Result<Plugin, LoadErr
         },
         severity_override: None,
         permissions,
+        shadow: None,
     };
     let started = std::time::Instant::now();
     let loaded = engine.load(spec, Arc::new(NoHostServices));

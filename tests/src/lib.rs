@@ -171,6 +171,7 @@ pub fn embedded_spec(origin: &str, wasm: Vec<u8>, config: &str) -> harrier_plugi
         limits: harrier_plugins::PluginLimits::default(),
         severity_override: None,
         permissions: harrier_plugins::Permissions::NONE,
+        shadow: None,
     }
 }
 

@@ -188,6 +188,7 @@ fn wanted(path: &Path, seen: &Seen, settings: &Settings) -> Wanted {
             limits: settings.limits.clone(),
             severity_override: None,
             permissions: settings.permissions(&key.config_name()),
+            shadow: settings.shadow(&key.config_name()),
         },
         key,
     }

@@ -67,6 +67,7 @@ impl Source for EmbeddedSource {
                         .iter()
                         .chain(settings.permissions(&d.name).iter())
                         .collect(),
+                    shadow: settings.shadow(&d.name),
                 },
             })
             .collect();

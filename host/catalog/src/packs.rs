@@ -15,9 +15,12 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use harrier_packs::{PacksConfig, TrustStore, VerifiedPack, VerifyOptions, load_installed_pack};
+use harrier_packs::{
+    PacksConfig, Signer, TrustStore, VerifiedPack, VerifiedPlugin, VerifyOptions,
+    load_installed_pack,
+};
 use harrier_pipeline::DetectorKey;
-use harrier_plugins::{Permission, Permissions, PluginSource, PluginSpec};
+use harrier_plugins::{Permission, Permissions, PluginSource, PluginSpec, ShadowMode};
 
 use crate::{Offer, Settings, Source, Wanted, Watch};
 
@@ -151,7 +154,11 @@ impl Source for PackSource {
             });
             seen.print = now;
             match verified {
-                Ok((pack, grants)) => seen.wanted = pack_wanted(&pack, &grants, settings),
+                Ok((pack, grants)) => {
+                    let (wanted, refused) = pack_wanted(&pack, &grants, settings);
+                    seen.wanted = wanted;
+                    offer.refused.extend(refused);
+                }
                 Err(e) => offer
                     .refused
                     .push(format!("{e}; its running version (if any) stays")),
@@ -181,18 +188,40 @@ impl Source for PackSource {
 type PackGrants = BTreeMap<String, Permissions>;
 
 /// The enabled plugins of a verified pack, as specs: each with exactly the
-/// permissions its manifest requests and the operator allows.
-fn pack_wanted(pack: &VerifiedPack, grants: &PackGrants, settings: &Settings) -> Vec<Wanted> {
+/// permissions its manifest requests and the operator allows. A plugin
+/// whose shadow override is malformed is refused by name; the rest run.
+fn pack_wanted(
+    pack: &VerifiedPack,
+    grants: &PackGrants,
+    settings: &Settings,
+) -> (Vec<Wanted>, Vec<String>) {
     let source = |plugin: &str| PluginSource::Pack {
         pack: pack.name().to_string(),
         plugin: plugin.to_string(),
         version: pack.version().to_string(),
         signer: pack.signer().to_string(),
+        key_id: match pack.signer() {
+            Signer::Key(id) => Some(id.clone()),
+            Signer::Unsigned => None,
+        },
     };
-    pack.plugins()
+    let mut refused = Vec::new();
+    let wanted = pack
+        .plugins()
         .iter()
         .filter(|p| p.enabled())
-        .map(|plugin| Wanted {
+        .filter_map(|plugin| match pack_shadow(plugin, settings) {
+            Ok(shadow) => Some((plugin, shadow)),
+            Err(e) => {
+                refused.push(format!(
+                    "pack {}: detector {}: {e}",
+                    pack.label(),
+                    plugin.name()
+                ));
+                None
+            }
+        })
+        .map(|(plugin, shadow)| Wanted {
             key: DetectorKey::Pack {
                 pack: pack.name().to_string(),
                 plugin: plugin.name().to_string(),
@@ -206,9 +235,23 @@ fn pack_wanted(pack: &VerifiedPack, grants: &PackGrants, settings: &Settings) ->
                 limits: settings.limits.clone(),
                 severity_override: plugin.severity(),
                 permissions: grants.get(plugin.name()).copied().unwrap_or_default(),
+                shadow,
             },
         })
-        .collect()
+        .collect();
+    (wanted, refused)
+}
+
+/// A pack detector's shadow mode: the pack override's `shadow` (`true`,
+/// `false` or `{ until, then }`) over `[plugins.shadow.<name>]`.
+fn pack_shadow(plugin: &VerifiedPlugin, settings: &Settings) -> Result<Option<ShadowMode>, String> {
+    match plugin.shadow() {
+        None => Ok(settings.shadow(plugin.name())),
+        Some(toml::Value::Boolean(on)) => Ok(on.then(ShadowMode::default)),
+        Some(table) => table.clone().try_into().map(Some).map_err(|e| {
+            format!("override `shadow`: expected true, false or {{ until, then }}: {e}")
+        }),
+    }
 }
 
 /// The installed packs' directory names (hidden entries are the store's

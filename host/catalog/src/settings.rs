@@ -1,10 +1,10 @@
 //! What the operator sets for every detector whatever its source: sandbox
-//! limits, per-detector configuration and permissions, detectors switched
-//! off.
+//! limits, per-detector configuration, permissions and shadow mode,
+//! detectors switched off.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use harrier_plugins::{Permissions, PluginLimits};
+use harrier_plugins::{Permissions, PluginLimits, ShadowMode};
 use serde_json::{Map, Value};
 
 /// Operator settings applied to every spec a source offers.
@@ -21,6 +21,9 @@ pub struct Settings {
     /// Permissions the operator grants, by configuration name
     /// (`[plugins.permissions]`).
     pub permissions: BTreeMap<String, Permissions>,
+    /// Detectors run in shadow mode, by configuration name
+    /// (`[plugins.shadow.<name>]`).
+    pub shadow: BTreeMap<String, ShadowMode>,
 }
 
 impl Settings {
@@ -38,6 +41,12 @@ impl Settings {
     /// What the operator grants the detector configured as `name`.
     pub fn permissions(&self, name: &str) -> Permissions {
         self.permissions.get(name).copied().unwrap_or_default()
+    }
+
+    /// The shadow mode the operator set for the detector configured as
+    /// `name`, if any.
+    pub fn shadow(&self, name: &str) -> Option<ShadowMode> {
+        self.shadow.get(name).cloned()
     }
 }
 

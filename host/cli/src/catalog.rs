@@ -76,6 +76,7 @@ fn settings(config: &Config) -> Settings {
         config: tables.collect(),
         disabled: config.plugins.disable.iter().cloned().collect(),
         permissions: config.plugins.permissions.clone(),
+        shadow: config.plugins.shadow.clone(),
     }
 }
 

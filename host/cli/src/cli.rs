@@ -26,6 +26,9 @@ pub enum Command {
     Record(RecordArgs),
     /// Run the detectors over a capture file and print findings.
     Replay(ReplayArgs),
+    /// Test one detector component against a capture, like a unit test:
+    /// print its findings and compare them with an expectation file.
+    Test(TestArgs),
     /// List detectors: from the running agent's admin socket if it is up,
     /// else the set `run` would load.
     Plugins(PluginsArgs),
@@ -128,6 +131,30 @@ pub struct ReplayArgs {
     pub detectors: DetectorArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `harrier test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The detector component (`.wasm`) to test.
+    pub component: PathBuf,
+    /// Capture file (the `harrier record` format) to feed it.
+    #[arg(long, value_name = "CAPTURE")]
+    pub events: PathBuf,
+    /// The detector's configuration: a JSON object, or a file holding one.
+    #[arg(long, value_name = "JSON")]
+    pub config: Option<String>,
+    /// Expected findings (one JSON finding per line); exit non-zero on any
+    /// difference.
+    #[arg(long, value_name = "FINDINGS")]
+    pub expect: Option<PathBuf>,
+    /// Write the findings to the --expect file instead of comparing.
+    #[arg(long, requires = "expect")]
+    pub update: bool,
+    /// Agent configuration (TOML) for the engine, limits and enrichment;
+    /// every option has a default.
+    #[arg(long, value_name = "FILE")]
+    pub agent_config: Option<PathBuf>,
 }
 
 /// `harrier plugins`.

@@ -14,7 +14,7 @@ use harrier_packs::PacksConfig;
 use harrier_pipeline::QuarantinePolicy;
 use harrier_pipeline::agent::AgentConfig;
 use harrier_plugins::limits::check_range;
-use harrier_plugins::{EngineConfig, Permissions, PluginLimits};
+use harrier_plugins::{EngineConfig, Permissions, PluginLimits, ShadowMode};
 use harrier_runtime::RuntimeConfig;
 use serde::Deserialize;
 
@@ -120,6 +120,10 @@ pub struct PluginsSection {
     /// (the file name without `.wasm`): `wasi:cli`, `wasi:clocks`,
     /// `wasi:random`, `intel`, `workload`. Nothing by default.
     pub permissions: BTreeMap<String, Permissions>,
+    /// Detectors run in shadow mode, keyed like `config`: findings marked
+    /// `shadow`, counted, written only to `shadow:`/`all:` outputs, until
+    /// `until` (RFC 3339), then `off` (unloaded) or `live`.
+    pub shadow: BTreeMap<String, ShadowMode>,
 }
 
 /// `[output]`.
@@ -291,14 +295,17 @@ impl Config {
         Ok(())
     }
 
-    /// Keys of `[plugins.config.<name>]` and `[plugins.permissions]` that
+    /// Keys of `[plugins.config.<name>]`, `[plugins.permissions]` and
+    /// `[plugins.shadow.<name>]` that
     /// name no detector in `loaded` (detector names and plugin file names):
     /// most likely typos, which would silently switch tuning off.
     pub fn unmatched_detector_keys(&self, loaded: &BTreeSet<String>) -> Vec<String> {
         let config = self.plugins.config.keys().map(|k| ("config", k));
         let permissions = self.plugins.permissions.keys().map(|k| ("permissions", k));
+        let shadow = self.plugins.shadow.keys().map(|k| ("shadow", k));
         config
             .chain(permissions)
+            .chain(shadow)
             .filter(|(_, key)| !loaded.contains(*key))
             .map(|(table, key)| format!("[plugins.{table}] {key}"))
             .collect()

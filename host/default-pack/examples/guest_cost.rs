@@ -110,6 +110,7 @@ fn main() -> anyhow::Result<()> {
                     limits,
                     severity_override: None,
                     permissions: harrier_plugins::Permissions::NONE,
+                    shadow: None,
                 },
                 Arc::new(NoHostServices),
             )

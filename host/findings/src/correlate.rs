@@ -196,6 +196,7 @@ fn build_sequence(scope: &Scope, members: &[OpenFinding], max_evidence: usize) -
     sequence.finding_type = ATTACK_SEQUENCE_TYPE.to_string();
     sequence.mitre_technique = None;
     sequence.detectors.clear();
+    sequence.provenance.clear();
     sequence.evidence.clear();
     sequence.evidence_truncated = false;
     sequence.events.clear();
@@ -211,6 +212,9 @@ fn build_sequence(scope: &Scope, members: &[OpenFinding], max_evidence: usize) -
         sequence.last_seen_ns = sequence.last_seen_ns.max(member.last_seen_ns);
         worst = worst.max(member.severity);
         sequence.detectors.extend(member.detectors.iter().cloned());
+        sequence
+            .provenance
+            .extend(member.provenance.iter().cloned());
         sequence.related.push(member.id.clone());
         sequence.add_evidence(&member.finding_type, &member.id, max_evidence);
         for event in &member.events {

@@ -84,6 +84,14 @@ pub struct UnifiedFinding {
     /// findings; absent for other findings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence: Option<SequenceSection>,
+    /// Every contributing detector as it was loaded (name, version,
+    /// component digest, source, shadow), sorted like `detectors`.
+    #[serde(default)]
+    pub provenance: Vec<crate::DetectorRef>,
+    /// Whether the finding comes from detectors in shadow mode: it reaches
+    /// only the sinks that ask for shadow findings.
+    #[serde(default)]
+    pub shadow: bool,
 }
 
 /// Most distinct processes listed in one merged finding.

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::provenance::ProvenanceSource;
+
 /// One raw finding from a detector, with the context the pipeline adds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FindingInput {
@@ -26,21 +28,34 @@ pub struct FindingInput {
     pub time_ns: u64,
 }
 
-/// Which detector (plugin) produced a finding.
+/// Which detector (plugin) produced a finding, exactly as it was loaded:
+/// the provenance every unified finding carries (`provenance`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct DetectorRef {
     /// The detector's metadata name.
+    #[serde(rename = "detector")]
     pub name: String,
     /// The detector's metadata version.
     pub version: String,
+    /// SHA-256 of the component's bytes, lower-case hex.
+    pub component_sha256: String,
+    /// Where the component was loaded from.
+    pub source: ProvenanceSource,
+    /// Whether the detector ran in shadow mode: its findings are marked
+    /// `shadow` and reach only the sinks that ask for shadow findings.
+    pub shadow: bool,
 }
 
 impl DetectorRef {
-    /// Builds a detector reference from its name and version.
+    /// A reference by name and version alone (tests and tools without a
+    /// component at hand): embedded, live, digest all zeros.
     pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
         Self {
             name: name.into(),
             version: version.into(),
+            component_sha256: "0".repeat(64),
+            source: ProvenanceSource::Embedded,
+            shadow: false,
         }
     }
 

@@ -31,6 +31,7 @@ mod id;
 mod input;
 mod merge;
 mod open;
+mod provenance;
 mod resource;
 pub mod sink;
 mod suppress;
@@ -48,8 +49,9 @@ pub use input::{
     KubernetesWorkload, ProcessContext, SecurityContext,
 };
 pub use merge::{Emission, EmissionKind, MergeStats, Merger};
+pub use provenance::ProvenanceSource;
 pub use sink::{
-    External, ExternalSink, FileTarget, Rendered, ShutdownReport, SinkError, SinkSettings,
-    SinkSpec, SinkSpecError, SinkStats, SinkTarget, Sinks, WebhookTarget,
+    Accepts, External, ExternalSink, FileTarget, Rendered, ShutdownReport, SinkError,
+    SinkSettings, SinkSpec, SinkSpecError, SinkStats, SinkTarget, Sinks, WebhookTarget,
 };
 pub use time::rfc3339;

@@ -102,6 +102,14 @@ impl Merger {
         })
     }
 
+    /// An empty merger with the same (already validated) configuration
+    /// and node name: nothing open, counters at zero.
+    pub fn fresh(&self) -> Self {
+        let mut config = self.config.clone();
+        config.node = Some(self.node.clone());
+        Self::new(config).expect("the configuration was validated when this merger was built")
+    }
+
     /// The node name written in findings.
     pub fn node(&self) -> &str {
         &self.site.node

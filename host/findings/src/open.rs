@@ -7,7 +7,7 @@ use crate::finding::{
     ProcessSection, SCHEMA_VERSION, SequenceSection, SeverityLabel, Site, UnifiedFinding,
     clamp_severity,
 };
-use crate::input::{FindingInput, KubernetesWorkload};
+use crate::input::{DetectorRef, FindingInput, KubernetesWorkload};
 use crate::time::rfc3339;
 
 /// A finding that may still grow, with its emission bookkeeping.
@@ -22,6 +22,7 @@ pub(crate) struct OpenFinding {
     pub(crate) description: String,
     pub(crate) mitre_technique: Option<String>,
     pub(crate) detectors: BTreeSet<String>,
+    pub(crate) provenance: BTreeSet<DetectorRef>,
     pub(crate) count: u64,
     pub(crate) first_seen_ns: u64,
     pub(crate) last_seen_ns: u64,
@@ -63,6 +64,7 @@ impl OpenFinding {
             description: input.raw.description.clone(),
             mitre_technique: input.raw.mitre_technique.clone(),
             detectors: BTreeSet::from([input.detector.label()]),
+            provenance: BTreeSet::from([input.detector.clone()]),
             count: 1,
             first_seen_ns: input.time_ns,
             last_seen_ns: input.time_ns,
@@ -92,6 +94,9 @@ impl OpenFinding {
             self.mitre_technique = input.raw.mitre_technique.clone();
         }
         self.detectors.insert(input.detector.label());
+        if !self.provenance.contains(&input.detector) {
+            self.provenance.insert(input.detector.clone());
+        }
         self.first_seen_ns = self.first_seen_ns.min(input.time_ns);
         self.last_seen_ns = self.last_seen_ns.max(input.time_ns);
         self.add_samples(input, max_evidence);
@@ -216,6 +221,8 @@ impl OpenFinding {
             processes: self.processes.iter().map(OpenProcess::render).collect(),
             processes_truncated: self.processes_truncated,
             sequence: self.sequence.clone(),
+            provenance: self.provenance.iter().cloned().collect(),
+            shadow: self.provenance.iter().any(|p| p.shadow),
         };
         self.emissions += 1;
         self.last_emit_ns = self.last_emit_ns.max(now_ns);

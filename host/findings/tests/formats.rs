@@ -93,6 +93,56 @@ fn native_schema_rejects_broken_findings() {
 }
 
 #[test]
+fn provenance_of_every_source_validates() {
+    use harrier_findings::{DetectorRef, ProvenanceSource};
+    let validator = validator(&schema(NATIVE_SCHEMA_V1));
+    let sources = [
+        ProvenanceSource::Embedded,
+        ProvenanceSource::Directory {
+            path: "/opt/detectors/x.wasm".into(),
+        },
+        ProvenanceSource::Pack {
+            pack: "acme".into(),
+            pack_version: "1.2.0".into(),
+            key_id: Some("ab12cd34".into()),
+        },
+        ProvenanceSource::Pack {
+            pack: "dev".into(),
+            pack_version: "0.1.0".into(),
+            key_id: None,
+        },
+    ];
+    for (i, source) in sources.into_iter().enumerate() {
+        let mut finding = sample_finding(false);
+        finding.provenance = vec![DetectorRef {
+            source,
+            shadow: i % 2 == 1,
+            component_sha256: "ab".repeat(32),
+            ..DetectorRef::new("test-detector", "1.0.0")
+        }];
+        finding.shadow = i % 2 == 1;
+        let value = Format::Native.render(&finding);
+        assert_valid(&validator, &value);
+        let back: UnifiedFinding = serde_json::from_value(value).unwrap();
+        assert_eq!(back, finding);
+    }
+    let good = Format::Native.render(&sample_finding(false));
+    assert_eq!(good["provenance"][0]["detector"], "test-detector");
+    assert_eq!(good["shadow"], false);
+    for (pointer, value) in [
+        ("/provenance/0/component_sha256", json!("xyz")),
+        ("/provenance/0/source", json!({"kind": "pack", "pack": "p"})),
+        ("/provenance/0/source", json!({"kind": "ftp"})),
+        ("/shadow", json!("no")),
+        ("/provenance", json!([])),
+    ] {
+        let mut bad = good.clone();
+        *bad.pointer_mut(pointer).unwrap() = value;
+        assert!(!validator.is_valid(&bad), "{pointer} should be refused");
+    }
+}
+
+#[test]
 fn ocsf_is_a_valid_detection_finding() {
     let validator = validator(&schema(include_str!(
         "schemas/ocsf-detection-finding.schema.json"

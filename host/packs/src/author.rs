@@ -118,6 +118,7 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutcome, PackError>
                 version: manifest.version.clone(),
                 config: toml::Table::new(),
                 permissions: Vec::new(),
+                tests: Vec::new(),
             });
         }
     }

@@ -68,14 +68,20 @@ fn manifest_value(m: &Manifest) -> Result<Value, String> {
         .plugins
         .iter()
         .map(|p| -> Result<Value, String> {
-            Ok(serde_json::json!({
+            let mut plugin = serde_json::json!({
                 "name": p.name,
                 "file": p.file,
                 "sha256": p.sha256,
                 "version": version("plugin version", &p.version)?,
                 "config": table_to_json(&p.config).map_err(|e| format!("plugin {}: config: {e}", p.name))?,
                 "permissions": p.permissions,
-            }))
+            });
+            // Signed too; absent when there are none, so the canonical bytes
+            // of packs without test vectors are unchanged.
+            if !p.tests.is_empty() {
+                plugin["tests"] = test_vectors(p)?;
+            }
+            Ok(plugin)
         })
         .collect::<Result<Vec<_>, _>>()?;
     let fixtures: Vec<Value> = m
@@ -92,6 +98,22 @@ fn manifest_value(m: &Manifest) -> Result<Value, String> {
         "plugins": plugins,
         "fixtures": fixtures,
     }))
+}
+
+fn test_vectors(p: &crate::manifest::PluginEntry) -> Result<Value, String> {
+    p.tests
+        .iter()
+        .map(|t| {
+            let config = match &t.config {
+                Some(c) => {
+                    table_to_json(c).map_err(|e| format!("plugin {}: test config: {e}", p.name))?
+                }
+                None => Value::Null,
+            };
+            Ok(serde_json::json!({ "events": t.events, "expect": t.expect, "config": config }))
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map(Value::Array)
 }
 
 /// Writes compact JSON with object keys sorted bytewise, whatever map order serde_json uses.

@@ -9,6 +9,7 @@ use crate::author::{BuildOptions, archive, build, inspect, sign};
 use crate::config::{DEFAULT_PACKS_DIR, DEFAULT_TRUST_DIR};
 use crate::keys::{SecretKey, TrustStore, keygen};
 use crate::store::{InstallOptions, install_with, list, load_installed, remove};
+use crate::vectors::{VectorRunner, run_vectors};
 use crate::verify::{VerifiedPack, VerifyOptions, parse_host_wit, verify};
 
 /// Verification flags shared by `verify` and `install`.
@@ -145,7 +146,12 @@ impl TrustArgs {
 }
 
 /// Runs a `pack` subcommand, printing human-readable output to stdout.
-pub fn run(cmd: PackCommand, host_wit_version: &str) -> anyhow::Result<()> {
+/// `vectors` runs the packs' own test vectors for `verify` and `install`.
+pub fn run(
+    cmd: PackCommand,
+    host_wit_version: &str,
+    vectors: &dyn VectorRunner,
+) -> anyhow::Result<()> {
     match cmd {
         PackCommand::Keygen { out, name } => {
             let key = keygen(&out, &name)?;
@@ -214,7 +220,12 @@ pub fn run(cmd: PackCommand, host_wit_version: &str) -> anyhow::Result<()> {
         PackCommand::Verify { pack, trust } => {
             let (store, opts) = trust.load(host_wit_version)?;
             let verified = verify(&pack, &store, &opts)?;
-            println!("OK {}: {}", describe(&verified), verified.signer());
+            let tested = run_vectors(&verified, vectors)?;
+            println!(
+                "OK {}: {}, {tested} test vector(s) passed",
+                describe(&verified),
+                verified.signer()
+            );
             for plugin in verified.plugins() {
                 println!(
                     "  {} {}  sha256 {}",
@@ -232,6 +243,8 @@ pub fn run(cmd: PackCommand, host_wit_version: &str) -> anyhow::Result<()> {
             allow_downgrade,
         } => {
             let (store, opts) = trust.load(host_wit_version)?;
+            // Refuse a pack whose own tests fail before anything is installed.
+            run_vectors(&verify(&pack, &store, &opts)?, vectors)?;
             let options = InstallOptions { allow_downgrade };
             let outcome = install_with(&pack, &packs_dir, &store, &opts, options)?;
             let replaced = outcome

@@ -38,6 +38,18 @@ pub enum PackError {
         /// The missing file (pack-relative).
         file: String,
     },
+    /// One of the pack's own test vectors failed.
+    #[error("pack {pack}: plugin {plugin}: {vector} failed: {reason}")]
+    TestFailed {
+        /// The pack.
+        pack: String,
+        /// The plugin tested.
+        plugin: String,
+        /// Which vector (its number and capture).
+        vector: String,
+        /// The differences, or why it could not run.
+        reason: String,
+    },
     /// A file in the pack is not listed in the manifest.
     #[error("pack {pack}: file {file}: not listed in pack.toml (extra files are refused)")]
     ExtraFile {

@@ -23,6 +23,7 @@ pub mod policy;
 pub mod signature;
 pub mod source;
 pub mod store;
+pub mod vectors;
 pub mod verified;
 pub mod verify;
 
@@ -31,11 +32,12 @@ pub use cli::{PackCommand, run};
 pub use config::{LoadedPack, LoadedPacks, PacksConfig, load_configured};
 pub use error::PackError;
 pub use keys::{GeneratedKey, PublicKey, SecretKey, TrustStore, keygen};
-pub use manifest::{FileEntry, Manifest, PluginEntry};
+pub use manifest::{FileEntry, Manifest, PluginEntry, TestVector};
 pub use overrides::{ConfigMode, DetectorOverride, PackOverrides, apply_overrides};
 pub use policy::{Grants, check_no_duplicates, grant_permissions};
 pub use store::{
     InstallOptions, InstallOutcome, InstalledPack, install, install_with, list, load_installed,
     load_installed_pack, remove,
 };
+pub use vectors::{NoRunner, VectorRunner, run_vectors};
 pub use verify::{Signer, VerifiedPack, VerifiedPlugin, VerifyOptions, verify};

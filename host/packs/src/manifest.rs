@@ -74,6 +74,31 @@ pub struct PluginEntry {
     /// allows them.
     #[serde(default)]
     pub permissions: Vec<String>,
+    /// The plugin's own test vectors (`[[plugin.test]]`): `pack verify` and
+    /// `pack install` run each and refuse the pack if its findings differ.
+    #[serde(default, rename = "test", skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<TestVector>,
+}
+
+/// One test vector of a plugin: a capture and the findings expected of it,
+/// both files of the pack listed as fixtures (so covered by their digests).
+///
+/// ```toml
+/// [[plugin.test]]
+/// events = "fixtures/miner.jsonl"            # a `harrier record` capture
+/// expect = "fixtures/miner.expect.jsonl"     # `harrier test --update` writes it
+/// config = { extra_miner_names = ["x"] }     # optional; default: the plugin's config
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestVector {
+    /// The capture fed to the plugin (pack-relative path of a fixture).
+    pub events: String,
+    /// The findings expected, one JSON finding per line (a fixture).
+    pub expect: String,
+    /// Configuration for this vector instead of the plugin's `config`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<toml::Table>,
 }
 
 /// A non-plugin file listed in the manifest.
@@ -133,6 +158,20 @@ impl Manifest {
             validate_sha256(&fixture.sha256).map_err(|e| format!("{what}: sha256: {e}"))?;
             if !files.insert(fixture.file.as_str()) {
                 return Err(format!("{what}: listed twice"));
+            }
+        }
+        for plugin in &self.plugins {
+            for (i, vector) in plugin.tests.iter().enumerate() {
+                let what = format!("plugin {}: test {}", plugin.name, i + 1);
+                for file in [&vector.events, &vector.expect] {
+                    if !self.fixtures.iter().any(|f| f.file == *file) {
+                        return Err(format!("{what}: {file} is not listed as a fixture"));
+                    }
+                }
+                if let Some(config) = &vector.config {
+                    crate::canonical::table_to_json(config)
+                        .map_err(|e| format!("{what}: config: {e}"))?;
+                }
             }
         }
         for reserved in [MANIFEST_FILE, SIGNATURE_FILE] {

@@ -1,5 +1,5 @@
 //! Operator overrides per pack: disable a detector, replace or merge its configuration,
-//! impose a severity on its findings.
+//! impose a severity on its findings, run it in shadow mode.
 //!
 //! In the agent's TOML configuration (see [`crate::PacksConfig`]):
 //!
@@ -11,6 +11,9 @@
 //! severity = 9.0
 //! config-mode = "merge"          # or "replace"; default "merge"
 //! config = { allowed-ports = [22, 443] }
+//!
+//! [packs.overrides.acme-runtime.new-rule]
+//! shadow = { until = "2026-12-31T00:00:00Z", then = "live" }   # or `shadow = true`
 //! ```
 
 use std::collections::BTreeMap;
@@ -57,6 +60,11 @@ pub struct DetectorOverride {
     /// Severity (0.0–10.0) imposed on every finding of this detector.
     #[serde(default)]
     pub severity: Option<f32>,
+    /// Shadow mode: `true` (until changed), `false` (live, whatever
+    /// `[plugins.shadow]` says) or `{ until = "RFC 3339", then = "off"|"live" }`;
+    /// read by the agent when it loads the detector.
+    #[serde(default)]
+    pub shadow: Option<toml::Value>,
 }
 
 /// Applies overrides to a verified pack's plugins (the signed manifest is not changed). An
@@ -86,6 +94,9 @@ pub fn apply_overrides(
                 )));
             }
             plugin.severity = Some(severity);
+        }
+        if let Some(shadow) = &o.shadow {
+            plugin.shadow = Some(shadow.clone());
         }
         if let Some(table) = &o.config {
             let patch =

@@ -46,6 +46,7 @@ pub struct VerifiedPlugin {
     pub(crate) permissions: Vec<String>,
     pub(crate) enabled: bool,
     pub(crate) severity: Option<f32>,
+    pub(crate) shadow: Option<toml::Value>,
 }
 
 impl VerifiedPlugin {
@@ -88,6 +89,12 @@ impl VerifiedPlugin {
     /// Severity the operator imposes on this detector's findings, if any.
     pub fn severity(&self) -> Option<f32> {
         self.severity
+    }
+
+    /// The operator's shadow-mode override, as written (`true`, `false` or
+    /// a table; see [`crate::DetectorOverride::shadow`]).
+    pub fn shadow(&self) -> Option<&toml::Value> {
+        self.shadow.as_ref()
     }
 }
 

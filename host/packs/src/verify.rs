@@ -177,6 +177,7 @@ fn verify_files(
                 permissions: p.permissions.clone(),
                 enabled: true,
                 severity: None,
+                shadow: None,
             })
         })
         .collect::<Result<Vec<_>, PackError>>()?;

@@ -17,7 +17,11 @@ struct Harrier {
 
 fn pack(args: &[&str]) -> anyhow::Result<()> {
     let parsed = Harrier::try_parse_from(std::iter::once("harrier").chain(args.iter().copied()))?;
-    run(parsed.pack, "harrier:detector@0.1.0")
+    run(
+        parsed.pack,
+        "harrier:detector@0.1.0",
+        &harrier_packs::NoRunner,
+    )
 }
 
 fn s(p: &Path) -> &str {

@@ -240,6 +240,7 @@ impl Agent {
             let polled = self
                 .source
                 .poll(&mut batch, self.config.batch_size, timeout)?;
+            self.end_shadow_periods(&batch)?;
             self.pipeline.process(&mut batch);
 
             match self.config.clock {
@@ -274,6 +275,24 @@ impl Agent {
     fn tick(&mut self, now_ns: u64) {
         self.pipeline.tick(now_ns);
         self.publish();
+    }
+
+    /// End shadow periods that are over before the batch is processed, so
+    /// its events already see the detector live (or gone).
+    fn end_shadow_periods(&mut self, batch: &[harrier_events::Event]) -> anyhow::Result<()> {
+        let now_ns = match self.config.clock {
+            Clock::Wall => wall_clock_ns(),
+            Clock::Events => match batch.first() {
+                Some(first) => first.time_ns,
+                None => return Ok(()),
+            },
+        };
+        if self.pipeline.end_shadow_periods(now_ns) {
+            self.source
+                .set_interest(&self.pipeline.detectors().interest())?;
+            self.publish();
+        }
+        Ok(())
     }
 
     fn apply_changes(&mut self) -> anyhow::Result<()> {

@@ -1,5 +1,6 @@
-//! The context a raw finding is given before merging: the process it names
-//! (with ancestry), its container and pod, and the events it cites.
+//! The context a raw finding is given before merging: the detector's
+//! provenance, the process it names (with ancestry), its container and pod,
+//! and the events it cites.
 
 use std::time::Duration;
 
@@ -7,8 +8,9 @@ use harrier_enrich::{Enricher, Workload};
 use harrier_events::{Event, Finding};
 use harrier_findings::{
     ContainerContext, DetectorRef, EventRef, FindingInput, KubernetesContainer, KubernetesWorkload,
-    ProcessContext, SecurityContext,
+    ProcessContext, ProvenanceSource, SecurityContext,
 };
+use harrier_plugins::{Plugin, PluginSource};
 
 /// How many ancestors a finding carries.
 pub const ANCESTRY_DEPTH: u32 = 8;
@@ -16,6 +18,34 @@ pub const ANCESTRY_DEPTH: u32 = 8;
 /// Longest a finding waits for a runtime look-up of its container that is
 /// already under way (a container seen for the first time in this batch).
 pub const WORKLOAD_WAIT: Duration = Duration::from_millis(100);
+
+/// Who reported a finding: the detector as it is loaded now (name,
+/// version, component digest, source, shadow mode).
+pub fn provenance(plugin: &Plugin) -> DetectorRef {
+    let metadata = plugin.metadata();
+    DetectorRef {
+        name: metadata.name.clone(),
+        version: metadata.version.clone(),
+        component_sha256: plugin.sha256().to_string(),
+        source: match plugin.source() {
+            PluginSource::Embedded => ProvenanceSource::Embedded,
+            PluginSource::Directory { path } => ProvenanceSource::Directory {
+                path: path.display().to_string(),
+            },
+            PluginSource::Pack {
+                pack,
+                version,
+                key_id,
+                ..
+            } => ProvenanceSource::Pack {
+                pack: pack.clone(),
+                pack_version: version.clone(),
+                key_id: key_id.clone(),
+            },
+        },
+        shadow: plugin.shadow().is_some(),
+    }
+}
 
 /// Build the merger's input for `raw`, reported by `detector` while it
 /// processed `batch` (sorted by sequence number). `now_ns` is used when the

@@ -10,6 +10,7 @@
 //! - [`context`]: the process, container and evidence a finding is given.
 //! - [`pipeline`]: one batch through every stage.
 //! - [`agent`]: the loop that drives a pipeline from a source until stopped.
+//! - [`testbench`]: detectors over a capture as a unit test (`harrier test`).
 
 pub mod agent;
 pub mod context;
@@ -18,6 +19,7 @@ pub mod pipeline;
 pub mod services;
 mod snapshots;
 pub mod source;
+pub mod testbench;
 
 pub use agent::{Agent, AgentConfig, AgentHandle, AgentStatus, Clock, ReloadStats};
 pub use detectors::{

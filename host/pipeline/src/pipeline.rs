@@ -25,10 +25,14 @@ pub struct PipelineStats {
     pub batches: u64,
     /// Raw findings returned by detectors.
     pub raw_findings: u64,
+    /// Of those, findings of detectors in shadow mode.
+    pub shadow_findings: u64,
     /// Emissions handed to the sinks.
     pub emissions: u64,
-    /// What the merger did.
+    /// What the merger did (live findings).
     pub merge: MergeStats,
+    /// What the shadow merger did (findings of detectors in shadow mode).
+    pub shadow_merge: MergeStats,
 }
 
 /// The event path from enrichment to the sinks.
@@ -36,10 +40,14 @@ pub struct Pipeline {
     services: Arc<EnricherServices>,
     detectors: DetectorSet,
     merger: Merger,
+    /// Findings of shadow detectors merge apart, so they never join (or
+    /// raise) a live finding or attack sequence.
+    shadow_merger: Merger,
     emit: EmitFn,
     events_by_kind: Vec<u64>,
     batches: u64,
     raw_findings: u64,
+    shadow_findings: u64,
     emissions: u64,
     workers: usize,
     runs: ConsistentRuns,
@@ -57,11 +65,13 @@ impl Pipeline {
         Self {
             services,
             detectors,
+            shadow_merger: merger.fresh(),
             merger,
             emit,
             events_by_kind: vec![0; EventKind::ALL.len()],
             batches: 0,
             raw_findings: 0,
+            shadow_findings: 0,
             emissions: 0,
             workers: 1,
             runs: ConsistentRuns::default(),
@@ -125,7 +135,8 @@ impl Pipeline {
         self.detectors.release_expired(std::time::Instant::now());
         let raw = self.detectors.tick(now_ns);
         self.merge(raw, &[], now_ns);
-        for emission in self.merger.tick(now_ns) {
+        let closed = [self.merger.tick(now_ns), self.shadow_merger.tick(now_ns)];
+        for emission in closed.into_iter().flatten() {
             self.emit_one(emission);
         }
         self.services.enricher().sweep(now_ns);
@@ -133,9 +144,16 @@ impl Pipeline {
 
     /// Close every open finding and emit its final state.
     pub fn finish(&mut self) {
-        for emission in self.merger.finish() {
+        let closed = [self.merger.finish(), self.shadow_merger.finish()];
+        for emission in closed.into_iter().flatten() {
             self.emit_one(emission);
         }
+    }
+
+    /// End the shadow periods that are over at `now_ns` (see
+    /// [`DetectorSet::end_shadow_periods`]); whether the set changed.
+    pub fn end_shadow_periods(&mut self, now_ns: u64) -> bool {
+        self.detectors.end_shadow_periods(now_ns)
     }
 
     /// Counters of the event path.
@@ -147,8 +165,10 @@ impl Pipeline {
                 .collect(),
             batches: self.batches,
             raw_findings: self.raw_findings,
+            shadow_findings: self.shadow_findings,
             emissions: self.emissions,
             merge: self.merger.stats(),
+            shadow_merge: self.shadow_merger.stats(),
         }
     }
 
@@ -156,7 +176,13 @@ impl Pipeline {
         self.raw_findings += raw.len() as u64;
         for (detector, finding) in raw {
             let input = finding_input(self.services.enricher(), &detector, finding, batch, now_ns);
-            for emission in self.merger.ingest(input) {
+            let merger = if detector.shadow {
+                self.shadow_findings += 1;
+                &mut self.shadow_merger
+            } else {
+                &mut self.merger
+            };
+            for emission in merger.ingest(input) {
                 self.emit_one(emission);
             }
         }

@@ -53,6 +53,7 @@ fn load(engine: &PluginEngine, name: &str) -> Plugin {
         limits: PluginLimits::default(),
         severity_override: None,
         permissions: harrier_plugins::Permissions::NONE,
+        shadow: None,
     };
     engine
         .load(spec, Arc::new(NoHostServices))

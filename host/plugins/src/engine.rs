@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use crate::cache::CompiledCache;
 use crate::error::{LoadError, LoadFailure};
 use crate::host::HostServices;
 use crate::plugin::{Plugin, PluginSpec};
@@ -34,8 +34,12 @@ pub struct EngineConfig {
     /// resolution of call deadlines.
     pub epoch_tick_ms: u64,
     /// Directory for compiled components, keyed by the component's sha256
-    /// and this engine's compatibility hash (default: none, always compile).
+    /// and this engine's compatibility hash (default `/var/cache/harrier`;
+    /// per-user fallbacks when it is not usable, see [`crate::cache`]).
     pub cache_dir: Option<PathBuf>,
+    /// Bound of the cache directory in bytes, least recently used entries
+    /// evicted first (default 1 GiB); 0 switches the cache off.
+    pub cache_max_bytes: u64,
 }
 
 impl Default for EngineConfig {
@@ -45,7 +49,8 @@ impl Default for EngineConfig {
             max_instances: 256,
             max_memory_bytes: 256 << 20,
             epoch_tick_ms: 5,
-            cache_dir: None,
+            cache_dir: Some(PathBuf::from(crate::cache::DEFAULT_CACHE_DIR)),
+            cache_max_bytes: 1 << 30,
         }
     }
 }
@@ -76,7 +81,7 @@ impl EngineConfig {
 pub struct PluginEngine {
     engine: Engine,
     config: EngineConfig,
-    compat_tag: String,
+    cache: Option<CompiledCache>,
 }
 
 impl PluginEngine {
@@ -105,12 +110,18 @@ impl PluginEngine {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let compat_tag = format!("{:016x}", hasher.finish());
+        let cache = match &config.cache_dir {
+            Some(dir) if config.cache_max_bytes > 0 => {
+                CompiledCache::open(dir, config.cache_max_bytes, compat_tag)
+            }
+            _ => None,
+        };
 
         spawn_epoch_ticker(&engine, Duration::from_millis(config.epoch_tick_ms.max(1)));
         Ok(Self {
             engine,
             config: config.clone(),
-            compat_tag,
+            cache,
         })
     }
 
@@ -140,52 +151,27 @@ impl PluginEngine {
         Plugin::start(self, spec, component, services)
     }
 
-    /// Compile component bytes, through the cache when one is configured.
+    /// Compile component bytes, through the cache when one is usable.
     pub fn compile(&self, wasm: &[u8]) -> Result<Component, LoadFailure> {
-        let Some(dir) = &self.config.cache_dir else {
+        let Some(cache) = &self.cache else {
             return Component::new(&self.engine, wasm).map_err(not_a_component);
         };
-        let path = self.cache_path(dir, wasm);
-        if path.exists() {
-            // SAFETY: the cache directory is written only by this agent (it
-            // is created 0700 and entries are named by the sha256 of the
-            // source bytes plus the engine's compatibility hash), so these
-            // bytes come from our own `Component::serialize`.
-            match unsafe { Component::deserialize_file(&self.engine, &path) } {
-                Ok(component) => return Ok(component),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), "ignoring unusable cached component: {e}")
-                }
-            }
+        if let Some(component) = cache.get(&self.engine, wasm) {
+            return Ok(component);
         }
         let component = Component::new(&self.engine, wasm).map_err(not_a_component)?;
-        if let Err(e) = write_cache(dir, &path, &component) {
-            tracing::warn!(path = %path.display(), "could not cache compiled component: {e}");
-        }
+        cache.put(wasm, &component);
         Ok(component)
     }
 
-    fn cache_path(&self, dir: &Path, wasm: &[u8]) -> PathBuf {
-        let digest = hex::encode(Sha256::digest(wasm));
-        dir.join(format!("{digest}-{}.cwasm", self.compat_tag))
+    /// The compiled-component cache directory in use, if any.
+    pub fn cache_dir(&self) -> Option<&Path> {
+        self.cache.as_ref().map(CompiledCache::dir)
     }
 }
 
 fn not_a_component(e: wasmtime::Error) -> LoadFailure {
     LoadFailure::NotAComponent(format!("{e:#}"))
-}
-
-fn write_cache(dir: &Path, path: &Path, component: &Component) -> anyhow::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    let bytes = component.serialize()?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
 }
 
 /// Advance the engine's epoch every `tick` until the engine is gone.

@@ -11,13 +11,14 @@
 //! trap with an error naming the permission they need.
 //!
 //! The pieces, one file each: [`engine`] (compilation, the epoch ticker),
-//! [`permissions`] (what can be granted), [`linking`] (one detector's
-//! linker: grants and denials), [`limits`] (the sandbox's bounds),
-//! [`bounds`] (caps on what detectors return), [`host`]
-//! (what detectors may call), [`plugin`] (one loaded detector and its
-//! calls), [`error`].
+//! [`cache`] (compiled components kept across restarts), [`permissions`]
+//! (what can be granted), [`linking`] (one detector's linker: grants and
+//! denials), [`limits`] (the sandbox's bounds), [`bounds`] (caps on what
+//! detectors return), [`shadow`] (trial runs), [`host`] (what detectors may
+//! call), [`plugin`] (one loaded detector and its calls), [`error`].
 
 pub mod bounds;
+pub mod cache;
 pub mod engine;
 pub mod error;
 pub mod host;
@@ -25,6 +26,7 @@ pub mod limits;
 pub mod linking;
 pub mod permissions;
 pub mod plugin;
+pub mod shadow;
 mod wasi_log;
 
 pub use engine::{EngineConfig, PluginEngine};
@@ -34,3 +36,4 @@ pub use limits::PluginLimits;
 pub use linking::Denied;
 pub use permissions::{Permission, Permissions, Requirement};
 pub use plugin::{Plugin, PluginSource, PluginSpec, PluginStats, Subscriptions};
+pub use shadow::{AfterShadow, ShadowMode};

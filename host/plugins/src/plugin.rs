@@ -19,6 +19,7 @@ use crate::host::{HostServices, PluginState};
 use crate::limits::PluginLimits;
 use crate::linking::{Denied, linker_for};
 use crate::permissions::Permissions;
+use crate::shadow::ShadowMode;
 
 /// Where a detector came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +44,9 @@ pub enum PluginSource {
         version: String,
         /// Who signed it (`signed by key <id>`), or `UNSIGNED`.
         signer: String,
+        /// Id of the trusted key that signed it; none when unsigned.
+        #[serde(default)]
+        key_id: Option<String>,
     },
 }
 
@@ -65,6 +69,9 @@ pub struct PluginSpec {
     /// What the operator granted it beyond the basic host functions (WASI
     /// interfaces, gated host data); empty by default.
     pub permissions: Permissions,
+    /// Run in shadow mode (findings marked `shadow`, written only where
+    /// asked); none: live.
+    pub shadow: Option<ShadowMode>,
 }
 
 /// The set of event kinds a detector subscribed to, as a bit set indexed by
@@ -159,6 +166,7 @@ pub struct Plugin {
     limits: PluginLimits,
     severity_override: Option<f32>,
     permissions: Permissions,
+    shadow: Option<ShadowMode>,
     deadline_ticks: u64,
     config_json: String,
     pre: DetectorPre<PluginState>,
@@ -265,6 +273,7 @@ impl Plugin {
             limits: spec.limits,
             severity_override: spec.severity_override,
             permissions: spec.permissions,
+            shadow: spec.shadow,
             deadline_ticks,
             config_json: spec.config_json,
             pre,
@@ -329,6 +338,16 @@ impl Plugin {
     /// The origin string used in messages.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// Its shadow mode, if it runs in shadow.
+    pub fn shadow(&self) -> Option<&ShadowMode> {
+        self.shadow.as_ref()
+    }
+
+    /// Take it out of shadow mode: its findings go to every sink from now on.
+    pub fn go_live(&mut self) {
+        self.shadow = None;
     }
 
     /// Its sandbox bounds.

@@ -105,6 +105,14 @@ pub fn render(
     scalar(
         o,
         (
+            "harrier_shadow_findings_total",
+            "Findings returned by detectors in shadow mode (written only to shadow: and all: outputs).",
+        ),
+        pipeline.shadow_findings,
+    );
+    scalar(
+        o,
+        (
             "harrier_emissions_total",
             "Unified findings emitted to the outputs.",
         ),

@@ -12,6 +12,7 @@ mod record;
 mod replay;
 mod run;
 mod signals;
+mod test;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -33,8 +34,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run::run(args),
         Command::Record(args) => record::record(args),
         Command::Replay(args) => replay::replay(args),
+        Command::Test(args) => test::test(args),
         Command::Plugins(args) => plugins::plugins(args),
-        Command::Pack(cmd) => harrier_packs::run(cmd, harrier_events::WIT_VERSION),
+        Command::Pack(cmd) => harrier_packs::run(
+            cmd,
+            harrier_events::WIT_VERSION,
+            &test::PackVectors::default(),
+        ),
         Command::Fleet(cmd) => fleet::fleet(cmd),
         Command::Collector(args) => fleet::collector(args),
         Command::Bench(cmd) => bench::bench(cmd),

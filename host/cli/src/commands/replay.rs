@@ -12,6 +12,7 @@ use harrier_pipeline::{Agent, EnricherServices, ReplaySource};
 use super::{assemble, shutdown_sinks};
 use crate::cli::ReplayArgs;
 use crate::config::Config;
+use crate::loader;
 
 /// Run a capture through the pipeline and print findings as `run` does.
 pub fn replay(args: ReplayArgs) -> anyhow::Result<()> {
@@ -29,6 +30,11 @@ pub fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         config.enrich.clone(),
     ))));
     let assembled = assemble(&config, services)?;
+    // A CI check built on replay must not pass without running a detector.
+    if let Err(e) = requested_loaded(&args.detectors, &assembled.refused) {
+        shutdown_sinks(assembled.sinks);
+        return Err(e);
+    }
     let mut agent_config = config.agent.agent_config();
     agent_config.clock = Clock::Events;
     let (agent, handle) = Agent::new(assembled.pipeline, Box::new(source), agent_config);
@@ -50,4 +56,27 @@ pub fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     });
     shutdown_sinks(assembled.sinks);
     outcome.with_context(|| format!("capture {capture}"))
+}
+
+/// An error when a detector asked for did not load: a refusal (not a
+/// component, failed init or self-test, unreadable file or pack), or a
+/// `--plugins` directory without any `.wasm` file.
+fn requested_loaded(args: &crate::cli::DetectorArgs, refused: &[String]) -> anyhow::Result<()> {
+    for dir in &args.plugin_dirs {
+        if loader::wasm_files(dir).is_ok_and(|files| files.is_empty()) {
+            anyhow::bail!(
+                "plugin directory {} holds no .wasm component",
+                dir.display()
+            );
+        }
+    }
+    match refused {
+        [] => Ok(()),
+        [one] => anyhow::bail!("a requested detector did not load: {one}"),
+        many => anyhow::bail!(
+            "{} requested detectors did not load: {}",
+            many.len(),
+            many.join("; ")
+        ),
+    }
 }

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-pub use spec::{FileTarget, SinkSettings, SinkSpec, SinkSpecError, SinkTarget, WebhookTarget};
+pub use spec::{
+    Accepts, FileTarget, SinkSettings, SinkSpec, SinkSpecError, SinkTarget, WebhookTarget,
+};
 
 use crate::finding::UnifiedFinding;
 use crate::format::Format;
@@ -184,6 +186,8 @@ pub struct Sinks {
     workers: Vec<Worker>,
     /// Whether some external sink wants the native rendering too.
     native: bool,
+    /// Which findings each worker takes, in the same order.
+    accepts: Vec<Accepts>,
 }
 
 impl Sinks {
@@ -222,6 +226,7 @@ impl Sinks {
                     .map_err(|source| SinkError::Thread { sink, source })
             })
             .collect::<Result<_, _>>()?;
+        let mut accepts: Vec<Accepts> = specs.iter().map(|spec| spec.accepts).collect();
         for sink in external {
             let deliver = Box::new(ExternalDeliver(sink.sink));
             let worker = Worker::spawn(sink.name.clone(), sink.queue_capacity.max(1), deliver)
@@ -230,11 +235,14 @@ impl Sinks {
                     source,
                 })?;
             workers.push(worker);
+            // The bus carries live findings; shadow ones stay on the node.
+            accepts.push(Accepts::Live);
         }
         Ok(Self {
             format,
             workers,
             native,
+            accepts,
         })
     }
 
@@ -245,13 +253,16 @@ impl Sinks {
 
     /// Renders the finding once and queues it on every sink without
     /// waiting: a full queue drops it for that sink only (counted).
+    /// Shadow findings go only to the sinks that ask for them.
     pub fn emit(&self, finding: &UnifiedFinding) {
-        if self.workers.is_empty() {
+        if !self.accepts.iter().any(|a| a.accepts(finding.shadow)) {
             return;
         }
         let rendered = Arc::new(Rendered::new(finding, self.format, self.native));
-        for worker in &self.workers {
-            worker.offer(rendered.clone());
+        for (worker, accepts) in self.workers.iter().zip(&self.accepts) {
+            if accepts.accepts(finding.shadow) {
+                worker.offer(rendered.clone());
+            }
         }
     }
 

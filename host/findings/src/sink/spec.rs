@@ -1,4 +1,6 @@
-//! Sink specifications: parsing `stdout`, `file:PATH`, `webhook:URL`.
+//! Sink specifications: parsing `stdout`, `file:PATH`, `webhook:URL`, each
+//! optionally prefixed `shadow:` (only findings of detectors in shadow mode)
+//! or `all:` (live and shadow findings).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -63,6 +65,39 @@ pub struct SinkSpec {
     pub target: SinkTarget,
     /// Findings that may queue for this sink before drops.
     pub queue_capacity: usize,
+    /// Which findings it receives: live ones unless it asks for shadow ones.
+    pub accepts: Accepts,
+}
+
+/// Which findings a sink receives (the `shadow:` and `all:` prefixes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Accepts {
+    /// Live findings only (no prefix): shadow findings never reach it.
+    #[default]
+    Live,
+    /// Findings of detectors in shadow mode only (`shadow:`).
+    Shadow,
+    /// Both (`all:`).
+    All,
+}
+
+impl Accepts {
+    /// Whether a finding with this `shadow` flag goes to the sink.
+    pub fn accepts(self, shadow: bool) -> bool {
+        match self {
+            Accepts::Live => !shadow,
+            Accepts::Shadow => shadow,
+            Accepts::All => true,
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Accepts::Live => "",
+            Accepts::Shadow => "shadow:",
+            Accepts::All => "all:",
+        }
+    }
 }
 
 /// A sink's destination.
@@ -119,12 +154,19 @@ pub enum SinkSpecError {
 impl SinkSpec {
     /// Parses `stdout` (or `-`), `file:PATH` or `webhook:URL`, taking sizes,
     /// queue and retry settings from `settings`.
-    pub fn parse_with(text: &str, settings: &SinkSettings) -> Result<Self, SinkSpecError> {
+    pub fn parse_with(full: &str, settings: &SinkSettings) -> Result<Self, SinkSpecError> {
+        let (accepts, text) = if let Some(rest) = full.strip_prefix("shadow:") {
+            (Accepts::Shadow, rest)
+        } else if let Some(rest) = full.strip_prefix("all:") {
+            (Accepts::All, rest)
+        } else {
+            (Accepts::Live, full)
+        };
         let target = if text == "stdout" || text == "-" {
             SinkTarget::Stdout
         } else if let Some(path) = text.strip_prefix("file:") {
             if path.is_empty() {
-                return Err(SinkSpecError::EmptyPath(text.to_string()));
+                return Err(SinkSpecError::EmptyPath(full.to_string()));
             }
             SinkTarget::File(FileTarget {
                 path: PathBuf::from(path),
@@ -136,7 +178,7 @@ impl SinkSpec {
                 .iter()
                 .any(|scheme| url.len() > scheme.len() && url.starts_with(scheme));
             if !valid {
-                return Err(SinkSpecError::BadUrl(text.to_string()));
+                return Err(SinkSpecError::BadUrl(full.to_string()));
             }
             SinkTarget::Webhook(WebhookTarget {
                 url: url.to_string(),
@@ -146,11 +188,12 @@ impl SinkSpec {
                 max_backoff: settings.webhook_max_backoff,
             })
         } else {
-            return Err(SinkSpecError::Unknown(text.to_string()));
+            return Err(SinkSpecError::Unknown(full.to_string()));
         };
         Ok(Self {
             target,
             queue_capacity: settings.queue_capacity.max(1),
+            accepts,
         })
     }
 }
@@ -166,6 +209,7 @@ impl FromStr for SinkSpec {
 
 impl fmt::Display for SinkSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.accepts.prefix())?;
         match &self.target {
             SinkTarget::Stdout => f.write_str("stdout"),
             SinkTarget::File(file) => write!(f, "file:{}", file.path.display()),
@@ -192,6 +236,22 @@ mod tests {
         let hook = "webhook:http://127.0.0.1:9/x".parse::<SinkSpec>().unwrap();
         assert!(matches!(&hook.target, SinkTarget::Webhook(w) if w.url == "http://127.0.0.1:9/x"));
         assert_eq!(hook.queue_capacity, 1024);
+    }
+
+    #[test]
+    fn shadow_prefixes_choose_which_findings() {
+        let live = "stdout".parse::<SinkSpec>().unwrap();
+        assert!(live.accepts.accepts(false) && !live.accepts.accepts(true));
+        let shadow = "shadow:file:/tmp/s.json".parse::<SinkSpec>().unwrap();
+        assert_eq!(shadow.accepts, Accepts::Shadow);
+        assert!(shadow.accepts.accepts(true) && !shadow.accepts.accepts(false));
+        assert_eq!(shadow.to_string(), "shadow:file:/tmp/s.json");
+        let all = "all:stdout".parse::<SinkSpec>().unwrap();
+        assert!(all.accepts.accepts(true) && all.accepts.accepts(false));
+        assert_eq!(
+            "shadow:file:".parse::<SinkSpec>(),
+            Err(SinkSpecError::EmptyPath("shadow:file:".into()))
+        );
     }
 
     #[test]

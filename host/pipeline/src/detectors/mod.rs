@@ -17,7 +17,9 @@ use std::time::{Instant, SystemTime};
 
 use harrier_events::{Event, EventKind, Finding};
 use harrier_findings::DetectorRef;
-use harrier_plugins::{Plugin, PluginError, PluginSource, PluginStats, Subscriptions};
+use harrier_plugins::{
+    AfterShadow, Plugin, PluginError, PluginSource, PluginStats, Subscriptions,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::source::Interest;
@@ -86,6 +88,8 @@ pub enum Role {
     Quarantined,
     /// Loaded, but another provider of the same detector name serves.
     StandingBy,
+    /// Its shadow period ended with `then = "off"`: loaded, not called.
+    ShadowEnded,
 }
 
 impl Role {
@@ -95,6 +99,7 @@ impl Role {
             Role::Serving => "serving",
             Role::Quarantined => "quarantined",
             Role::StandingBy => "standing-by",
+            Role::ShadowEnded => "shadow-ended",
         }
     }
 }
@@ -114,7 +119,8 @@ pub struct DetectorStatus {
     pub source: PluginSource,
     /// The origin used in messages (file path, `embedded:<name>`...).
     pub origin: String,
-    /// `serving`, `quarantined` or `standing-by` ([`Role::as_str`]).
+    /// `serving`, `quarantined`, `standing-by` or `shadow-ended`
+    /// ([`Role::as_str`]).
     pub state: String,
     /// While standing by: the origin of the detector serving the name.
     #[serde(default)]
@@ -139,6 +145,9 @@ pub struct DetectorStatus {
     pub loaded_at: u64,
     /// Versions swapped in under this name since the agent started.
     pub reloads: u64,
+    /// Whether it runs in shadow mode.
+    #[serde(default)]
+    pub shadow: bool,
 }
 
 struct Slot {
@@ -148,6 +157,8 @@ struct Slot {
     events_missed: u64,
     loaded_at: SystemTime,
     reloads: u64,
+    /// Its shadow period ended with `then = "off"`: kept, never called.
+    shadow_ended: bool,
 }
 
 /// A detector loaded and initialised, held back because a lower key
@@ -341,7 +352,7 @@ impl DetectorSet {
 
     /// The union of every serving detector's subscriptions.
     pub fn subscriptions(&self) -> Subscriptions {
-        self.slots.iter().fold(Subscriptions::default(), |all, s| {
+        self.called().fold(Subscriptions::default(), |all, s| {
             all.union(s.plugin.subscriptions())
         })
     }
@@ -354,11 +365,16 @@ impl DetectorSet {
         }
     }
 
+    /// The serving slots that are still called (shadow not ended).
+    fn called(&self) -> impl Iterator<Item = &Slot> {
+        self.slots.iter().filter(|s| !s.shadow_ended)
+    }
+
     /// The read-only file opens some detector wants: `None` (every open)
     /// as soon as one detector subscribed to file opens names no prefixes.
     fn read_prefixes(&self) -> Option<Vec<String>> {
         let mut all = Vec::new();
-        for slot in &self.slots {
+        for slot in self.called() {
             if slot.plugin.subscriptions().contains(EventKind::FileOpen) {
                 all.extend_from_slice(slot.plugin.read_prefixes()?);
             }
@@ -380,6 +396,37 @@ impl DetectorSet {
             s.status(server.map(|slot| slot.plugin.origin().to_string()))
         });
         serving.chain(standing).collect()
+    }
+
+    /// End the shadow periods that are over at `now_ns`: such a detector
+    /// goes live or (`then = "off"`) stops being called. It stays in the
+    /// set, so the catalog, which still asks for it, sees nothing to
+    /// reload. Whether any detector changed.
+    pub fn end_shadow_periods(&mut self, now_ns: u64) -> bool {
+        let mut changed = false;
+        for slot in self.slots.iter_mut().filter(|s| !s.shadow_ended) {
+            let Some(shadow) = slot.plugin.shadow().filter(|s| s.expired(now_ns)) else {
+                continue;
+            };
+            changed = true;
+            match shadow.then {
+                AfterShadow::Live => {
+                    tracing::info!(
+                        plugin = slot.plugin.name(),
+                        "shadow period over; detector live"
+                    );
+                    slot.plugin.go_live();
+                }
+                AfterShadow::Off => {
+                    tracing::info!(
+                        plugin = slot.plugin.name(),
+                        "shadow period over; detector switched off"
+                    );
+                    slot.shadow_ended = true;
+                }
+            }
+        }
+        changed
     }
 
     /// Re-enable detectors whose quarantine is over.
@@ -475,6 +522,9 @@ impl Slot {
         policy: &QuarantinePolicy,
         f: impl FnOnce(&mut Plugin) -> Result<Vec<Finding>, PluginError>,
     ) -> Vec<(DetectorRef, Finding)> {
+        if self.shadow_ended {
+            return Vec::new();
+        }
         if self.health.is_quarantined() {
             self.events_missed += offered as u64;
             return Vec::new();
@@ -488,8 +538,7 @@ impl Slot {
                 if findings.is_empty() {
                     return Vec::new();
                 }
-                let metadata = self.plugin.metadata();
-                let detector = DetectorRef::new(metadata.name.clone(), metadata.version.clone());
+                let detector = crate::context::provenance(&self.plugin);
                 findings
                     .into_iter()
                     .map(|f| (detector.clone(), f))
@@ -511,6 +560,7 @@ impl Slot {
             events_missed: 0,
             loaded_at: SystemTime::now(),
             reloads,
+            shadow_ended: false,
         }
     }
 
@@ -534,6 +584,7 @@ impl Slot {
 
     fn status(&self, now: Instant) -> DetectorStatus {
         let (role, left) = match self.health.state {
+            _ if self.shadow_ended => (Role::ShadowEnded, None),
             DetectorState::Serving => (Role::Serving, None),
             DetectorState::Quarantined { until } => (
                 Role::Quarantined,
@@ -598,5 +649,6 @@ fn describe(
             .map(|d| d.as_secs())
             .unwrap_or(0),
         reloads: 0,
+        shadow: plugin.shadow().is_some(),
     }
 }

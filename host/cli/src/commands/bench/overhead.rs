@@ -330,6 +330,7 @@ fn bytes_per_plugin_instance(engine: &PluginEngine) -> anyhow::Result<u64> {
                 limits: PluginLimits::default(),
                 severity_override: None,
                 permissions: harrier_plugins::Permissions::NONE,
+                shadow: None,
             };
             engine
                 .load(spec, services.clone())

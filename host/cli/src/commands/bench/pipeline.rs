@@ -161,6 +161,7 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
                     limits: PluginLimits::default(),
                     severity_override: None,
                     permissions: harrier_plugins::Permissions::NONE,
+                    shadow: None,
                 };
                 engine
                     .load(spec, services.clone())
