@@ -44,21 +44,34 @@ fn rust_component(dir: &Path) -> PathBuf {
     pack.join("plugins/crypto-miner.wasm")
 }
 
-/// A component by language: (component, capture, expectation); `dir`
-/// receives the exported Rust component.
-fn case(lang: &str, dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+/// The permissions componentize-py's runtime imports (it reads the
+/// environment and clocks at start-up).
+const PYTHON_GRANTS: [&str; 6] = [
+    "--grant",
+    "wasi:cli",
+    "--grant",
+    "wasi:clocks",
+    "--grant",
+    "wasi:random",
+];
+
+/// A component by language: (component, capture, expectation, `harrier
+/// test` grant flags); `dir` receives the exported Rust component.
+fn case(lang: &str, dir: &Path) -> (PathBuf, PathBuf, PathBuf, &'static [&'static str]) {
     let root = repo_root();
-    let (component, fixture, name) = match lang {
-        "rust" => (rust_component(dir), "crypto-miner", "crypto-miner"),
+    let (component, fixture, name, grants) = match lang {
+        "rust" => (rust_component(dir), "crypto-miner", "crypto-miner", &[][..]),
         "python" => (
             root.join("target/guests/persistence-py.wasm"),
             "python-persistence",
             "persistence-py",
+            &PYTHON_GRANTS[..],
         ),
         "js" => (
             root.join("target/guests/discovery-js.wasm"),
             "js-discovery",
             "discovery-js",
+            &[][..],
         ),
         other => panic!("no case for {other}"),
     };
@@ -71,22 +84,25 @@ fn case(lang: &str, dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         component,
         root.join(format!("plugins/fixtures/{fixture}/detect.jsonl")),
         root.join(format!("tests/expected/harrier-test/{name}.jsonl")),
+        grants,
     )
 }
 
 /// Pass against the checked-in expectation, fail against a changed one.
 fn passes_then_fails(lang: &str) {
     let tmp = tempfile::tempdir().unwrap();
-    let (component, capture, expect) = case(lang, tmp.path());
+    let (component, capture, expect, grants) = case(lang, tmp.path());
     let args = |expect: &Path| {
-        vec![
+        let mut args = vec![
             "test".to_string(),
             s(&component).to_string(),
             "--events".into(),
             s(&capture).into(),
             "--expect".into(),
             s(expect).into(),
-        ]
+        ];
+        args.extend(grants.iter().map(|g| g.to_string()));
+        args
     };
     let run = |a: Vec<String>| Command::new(harrier_bin()).args(&a).output().unwrap();
 
@@ -147,7 +163,7 @@ fn javascript_component_passes_and_fails_like_a_unit_test() {
 #[test]
 fn detector_configuration_reaches_init() {
     let tmp = tempfile::tempdir().unwrap();
-    let (component, capture, _) = case("rust", tmp.path());
+    let (component, capture, _, _) = case("rust", tmp.path());
     let out = harrier(&[
         "test",
         s(&component),

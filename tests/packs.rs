@@ -122,10 +122,11 @@ fn signed_pack_round_trip_then_tamper() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     std::fs::write(&wasm, bytes).unwrap();
+    // The rest replays; the exit status says a requested pack did not load.
     let out = replay(&[]);
     assert!(
-        out.status.success(),
-        "a refused pack must not stop the agent"
+        !out.status.success(),
+        "a refused pack must fail replay (a CI check must not pass without it)"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

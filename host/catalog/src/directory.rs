@@ -66,6 +66,17 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// The component files of a plugin directory, sorted (hidden files and
+/// names not ending in `.wasm` left out).
+pub fn plugin_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| is_plugin_file(p))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 fn is_plugin_file(path: &Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     !name.starts_with('.') && name.ends_with(".wasm")
@@ -89,14 +100,9 @@ impl Source for DirectorySource {
 
     fn offer(&mut self, settings: &Settings) -> Offer {
         let mut offer = Offer::default();
-        let files: Vec<PathBuf> = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => {
+        let files = match plugin_files(&self.dir) {
+            Ok(files) => {
                 self.reported_missing = false;
-                let mut files: Vec<PathBuf> = entries
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| is_plugin_file(p))
-                    .collect();
-                files.sort();
                 files
             }
             Err(e) => {

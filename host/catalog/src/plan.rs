@@ -89,6 +89,7 @@ mod tests {
                 pack: "acme".into(),
                 plugin: "miner".into(),
                 version: version.into(),
+                key_id: Some("k".into()),
                 signer: "signed by key k".into(),
             },
         };

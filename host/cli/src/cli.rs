@@ -151,6 +151,11 @@ pub struct TestArgs {
     /// Write the findings to the --expect file instead of comparing.
     #[arg(long, requires = "expect")]
     pub update: bool,
+    /// Grant a permission (`wasi:cli`, `wasi:clocks`, `wasi:random`,
+    /// `intel`, `workload`), as `[plugins.permissions]` does; repeatable.
+    /// Without it, what the agent configuration grants the file's name.
+    #[arg(long = "grant", value_name = "PERMISSION")]
+    pub grants: Vec<harrier_plugins::Permission>,
     /// Agent configuration (TOML) for the engine, limits and enrichment;
     /// every option has a default.
     #[arg(long, value_name = "FILE")]

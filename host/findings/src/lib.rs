@@ -51,7 +51,7 @@ pub use input::{
 pub use merge::{Emission, EmissionKind, MergeStats, Merger};
 pub use provenance::ProvenanceSource;
 pub use sink::{
-    Accepts, External, ExternalSink, FileTarget, Rendered, ShutdownReport, SinkError,
-    SinkSettings, SinkSpec, SinkSpecError, SinkStats, SinkTarget, Sinks, WebhookTarget,
+    Accepts, External, ExternalSink, FileTarget, Rendered, ShutdownReport, SinkError, SinkSettings,
+    SinkSpec, SinkSpecError, SinkStats, SinkTarget, Sinks, WebhookTarget,
 };
 pub use time::rfc3339;

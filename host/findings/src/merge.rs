@@ -106,7 +106,7 @@ impl Merger {
     /// and node name: nothing open, counters at zero.
     pub fn fresh(&self) -> Self {
         let mut config = self.config.clone();
-        config.node = Some(self.node.clone());
+        config.node = Some(self.site.node.clone());
         Self::new(config).expect("the configuration was validated when this merger was built")
     }
 

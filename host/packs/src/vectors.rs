@@ -10,15 +10,17 @@ use crate::verify::VerifiedPack;
 /// Runs one test vector: the component, loaded as the agent loads it, over
 /// a capture, its findings compared with the expected ones.
 pub trait VectorRunner {
-    /// Run `component` (detector `detector`) with `config_json` over the
-    /// capture `events` and compare with `expect` (one JSON finding per
-    /// line). `Ok` with the number of findings; `Err` lists the differences
-    /// or why it could not run.
+    /// Run `component` (detector `detector`) with `config_json` and the
+    /// permissions its manifest requests over the capture `events` and
+    /// compare with `expect` (one JSON finding per line). `Ok` with the
+    /// number of findings; `Err` lists the differences or why it could not
+    /// run.
     fn run(
         &self,
         detector: &str,
         component: &[u8],
         config_json: &str,
+        permissions: &[String],
         events: &[u8],
         expect: &[u8],
     ) -> Result<usize, String>;
@@ -29,7 +31,15 @@ pub trait VectorRunner {
 pub struct NoRunner;
 
 impl VectorRunner for NoRunner {
-    fn run(&self, detector: &str, _: &[u8], _: &str, _: &[u8], _: &[u8]) -> Result<usize, String> {
+    fn run(
+        &self,
+        detector: &str,
+        _: &[u8],
+        _: &str,
+        _: &[String],
+        _: &[u8],
+        _: &[u8],
+    ) -> Result<usize, String> {
         Err(format!(
             "{detector}: this tool cannot run test vectors (use the harrier binary)"
         ))
@@ -71,6 +81,7 @@ pub fn run_vectors(pack: &VerifiedPack, runner: &dyn VectorRunner) -> Result<usi
                     plugin.name(),
                     plugin.bytes(),
                     &config,
+                    plugin.permissions(),
                     file(&vector.events)?,
                     file(&vector.expect)?,
                 )

@@ -48,7 +48,8 @@ pub fn parse_rfc3339_ns(text: &str) -> Result<u64, String> {
     let since = time
         .duration_since(UNIX_EPOCH)
         .map_err(|_| format!("`{text}` is before 1970"))?;
-    u64::try_from(since.as_nanos()).map_err(|_| format!("`{text}` is too far in the future"))
+    // Past 2554 nanoseconds overflow u64: such an end is "never".
+    Ok(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
 }
 
 fn rfc3339_ns<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {

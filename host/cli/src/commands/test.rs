@@ -12,7 +12,7 @@ use harrier_enrich::Enricher;
 use harrier_findings::{Merger, UnifiedFinding};
 use harrier_pipeline::testbench::{self, differences, expected_text, parse_expected};
 use harrier_pipeline::{DetectorSet, EnricherServices};
-use harrier_plugins::{PluginEngine, PluginSource, PluginSpec};
+use harrier_plugins::{Permission, Permissions, PluginEngine, PluginSource, PluginSpec};
 
 use crate::cli::TestArgs;
 use crate::config::Config;
@@ -26,11 +26,25 @@ pub fn test(args: TestArgs) -> anyhow::Result<()> {
         None => "{}".to_string(),
     };
     let engine = PluginEngine::new(&config.plugins.engine).context("starting the plugin engine")?;
+    let permissions = if args.grants.is_empty() {
+        let name = harrier_pipeline::DetectorKey::File {
+            path: args.component.clone(),
+        }
+        .config_name();
+        config
+            .plugins
+            .permissions
+            .get(&name)
+            .copied()
+            .unwrap_or_default()
+    } else {
+        args.grants.iter().copied().collect()
+    };
     let findings = run_component(
         &config,
         &engine,
         &args.component,
-        detector_config,
+        (detector_config, permissions),
         &args.events,
     )?;
     let text = expected_text(&findings);
@@ -74,13 +88,14 @@ fn compare_text(text: &str, findings: &[UnifiedFinding]) -> Result<Vec<String>, 
     Ok(differences(&wanted, &got))
 }
 
-/// Load one component file with `detector_config` and run `capture`
-/// through it; the error names the component when it does not load.
+/// Load one component file with its configuration and grants and run
+/// `capture` through it; the error names the component when it does not
+/// load.
 pub fn run_component(
     config: &Config,
     engine: &PluginEngine,
     component: &Path,
-    detector_config: String,
+    (detector_config, permissions): (String, Permissions),
     capture: &Path,
 ) -> anyhow::Result<Vec<UnifiedFinding>> {
     let wasm = std::fs::read(component)
@@ -94,6 +109,7 @@ pub fn run_component(
         config_json: detector_config,
         limits: config.plugins.limits.clone(),
         severity_override: None,
+        permissions,
         shadow: None,
     };
     let file =
@@ -136,9 +152,14 @@ impl harrier_packs::VectorRunner for PackVectors {
         detector: &str,
         component: &[u8],
         config_json: &str,
+        permissions: &[String],
         events: &[u8],
         expect: &[u8],
     ) -> Result<usize, String> {
+        let permissions = permissions
+            .iter()
+            .map(|name| name.parse::<Permission>().map_err(|e| e.to_string()))
+            .collect::<Result<Permissions, _>>()?;
         let engine = match self.engine.get() {
             Some(engine) => engine,
             None => {
@@ -154,6 +175,7 @@ impl harrier_packs::VectorRunner for PackVectors {
             config_json: config_json.to_string(),
             limits: self.config.plugins.limits.clone(),
             severity_override: None,
+            permissions,
             shadow: None,
         };
         let capture = std::io::Cursor::new(events.to_vec());

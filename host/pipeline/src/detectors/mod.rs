@@ -17,9 +17,7 @@ use std::time::{Instant, SystemTime};
 
 use harrier_events::{Event, EventKind, Finding};
 use harrier_findings::DetectorRef;
-use harrier_plugins::{
-    AfterShadow, Plugin, PluginError, PluginSource, PluginStats, Subscriptions,
-};
+use harrier_plugins::{AfterShadow, Plugin, PluginError, PluginSource, PluginStats, Subscriptions};
 use serde::{Deserialize, Serialize};
 
 use crate::source::Interest;
