@@ -157,6 +157,8 @@ struct Slot {
     reloads: u64,
     /// Its shadow period ended with `then = "off"`: kept, never called.
     shadow_ended: bool,
+    /// What its findings are attributed to, built once per version.
+    provenance: DetectorRef,
 }
 
 /// A detector loaded and initialised, held back because a lower key
@@ -414,6 +416,7 @@ impl DetectorSet {
                         "shadow period over; detector live"
                     );
                     slot.plugin.go_live();
+                    slot.provenance.shadow = false;
                 }
                 AfterShadow::Off => {
                     tracing::info!(
@@ -450,6 +453,9 @@ impl DetectorSet {
         let now = Instant::now();
         let policy = &self.policy;
         let run = |slot: &mut Slot| {
+            if slot.shadow_ended {
+                return Vec::new();
+            }
             let routed: Vec<&Event> = events.iter().filter(|e| slot.plugin.wants(e)).collect();
             if routed.is_empty() {
                 return Vec::new();
@@ -483,6 +489,7 @@ impl DetectorSet {
         let policy = &self.policy;
         self.slots
             .iter_mut()
+            .filter(|slot| !slot.shadow_ended)
             .flat_map(|slot| slot.call(0, now, policy, |plugin| plugin.tick(now_ns)))
             .collect()
     }
@@ -520,9 +527,6 @@ impl Slot {
         policy: &QuarantinePolicy,
         f: impl FnOnce(&mut Plugin) -> Result<Vec<Finding>, PluginError>,
     ) -> Vec<(DetectorRef, Finding)> {
-        if self.shadow_ended {
-            return Vec::new();
-        }
         if self.health.is_quarantined() {
             self.events_missed += offered as u64;
             return Vec::new();
@@ -536,10 +540,9 @@ impl Slot {
                 if findings.is_empty() {
                     return Vec::new();
                 }
-                let detector = crate::context::provenance(&self.plugin);
                 findings
                     .into_iter()
-                    .map(|f| (detector.clone(), f))
+                    .map(|f| (self.provenance.clone(), f))
                     .collect()
             }
             Err(_) => {
@@ -552,6 +555,7 @@ impl Slot {
 
     fn new(key: DetectorKey, plugin: Plugin, reloads: u64) -> Self {
         Self {
+            provenance: crate::context::provenance(&plugin),
             key,
             plugin,
             health: Health::new(),
