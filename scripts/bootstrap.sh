@@ -20,6 +20,11 @@ command -v ssh >/dev/null || need_apt+=(openssh-client)
 command -v debugfs >/dev/null || need_apt+=(e2fsprogs)
 # The CRI client's build compiles the CRI protobufs.
 command -v protoc >/dev/null || need_apt+=(protobuf-compiler)
+# C detectors: clang for wasm32-wasi, its linker, C library and builtins.
+command -v clang >/dev/null || need_apt+=(clang)
+command -v wasm-ld >/dev/null || need_apt+=(lld)
+[ -f /usr/lib/wasm32-wasi/libc.a ] || need_apt+=(wasi-libc)
+dpkg -s libclang-rt-14-dev-wasm32 >/dev/null 2>&1 || need_apt+=(libclang-rt-14-dev-wasm32)
 # Real container runtimes for the runtime tests (started by the tests on
 # private paths) and a static busybox to make their image from.
 command -v containerd >/dev/null || need_apt+=(containerd)

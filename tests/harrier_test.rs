@@ -1,5 +1,5 @@
 //! `harrier test` and `harrier replay` as a detector author's CI sees them:
-//! a component in each language is tested against its fixture and a
+//! a component in each language (Rust, Python, JavaScript, C) is tested against its fixture and a
 //! checked-in expectation (passing), then against a changed expectation
 //! (failing, naming the field); a requested detector that did not load
 //! (a core module, an empty or missing folder) fails the command. Shadow
@@ -71,6 +71,12 @@ fn case(lang: &str, dir: &Path) -> (PathBuf, PathBuf, PathBuf, &'static [&'stati
             root.join("target/guests/discovery-js.wasm"),
             "js-discovery",
             "discovery-js",
+            &[][..],
+        ),
+        "c" => (
+            root.join("target/guests/k8s-api-c.wasm"),
+            "c-k8s-api",
+            "k8s-api-c",
             &[][..],
         ),
         other => panic!("no case for {other}"),
@@ -158,6 +164,63 @@ fn python_component_passes_and_fails_like_a_unit_test() {
 #[test]
 fn javascript_component_passes_and_fails_like_a_unit_test() {
     passes_then_fails("js");
+}
+
+#[test]
+fn c_component_passes_and_fails_like_a_unit_test() {
+    passes_then_fails("c");
+}
+
+/// The C SDK's configuration parser refuses what the other SDKs refuse,
+/// naming the key, and takes the detector's own keys.
+#[test]
+fn c_configuration_is_checked_like_the_other_languages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (component, capture, _, _) = case("c", tmp.path());
+    let run = |config: &str| {
+        harrier(&[
+            "test",
+            s(&component),
+            "--events",
+            s(&capture),
+            "--config",
+            config,
+        ])
+    };
+    for (config, named) in [
+        (r#"{"api_server": []}"#, "unknown key `api_server`"),
+        (
+            r#"{"api_ports": "6443"}"#,
+            "`api_ports` must be a list of strings",
+        ),
+        (
+            r#"{"containers_only": 1}"#,
+            "`containers_only` must be true or false",
+        ),
+        (
+            r#"{"api_ports": [6443]}"#,
+            "`api_ports` must be a list of strings",
+        ),
+    ] {
+        let out = run(config);
+        assert!(!out.status.success(), "{config} was accepted");
+        assert!(stderr(&out).contains(named), "{config}: {}", stderr(&out));
+    }
+    // With the port rule alone, the connect to 192.168.1.10:6443 is
+    // reported; the one to 127.0.0.1:6443 comes from the host (never
+    // reported) and 10.96.0.1:443 is no longer an API server.
+    let out = run(r#"{"api_servers": [], "api_ports": ["6443"]}"#);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let found = json_lines(&out.stdout);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0]["processes"][0]["exe"], "/usr/bin/wget",
+        "{found:?}"
+    );
+    // allow_executables (a shared key) takes wget out.
+    let out = run(r#"{"api_servers": [], "allow_executables": ["/usr/bin/w*"]}"#);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(json_lines(&out.stdout).is_empty());
 }
 
 #[test]

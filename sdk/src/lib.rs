@@ -29,6 +29,7 @@ extern crate self as harrier_sdk;
 
 pub mod bindings;
 pub mod config;
+pub mod exact_ints;
 pub mod fake;
 pub mod finding;
 pub mod host;

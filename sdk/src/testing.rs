@@ -34,8 +34,9 @@ pub fn parse_fixture(text: &str) -> Result<Vec<Event>, String> {
             continue;
         }
         let n = i + 1;
-        let value: serde_json::Value =
+        let mut value: serde_json::Value =
             serde_json::from_str(line).map_err(|e| format!("line {n}: {e}"))?;
+        crate::exact_ints::from_text(&mut value);
         let declared = value
             .get("kind")
             .and_then(|k| k.as_str())

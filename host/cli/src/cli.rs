@@ -29,6 +29,10 @@ pub enum Command {
     /// Test one detector component against a capture, like a unit test:
     /// print its findings and compare them with an expectation file.
     Test(TestArgs),
+    /// Start a detector project in Rust, Python, JavaScript or C that builds
+    /// to a component (`make`) and passes its own test (`make test`).
+    #[command(subcommand)]
+    New(NewCommand),
     /// List detectors: from the running agent's admin socket if it is up,
     /// else the set `run` would load.
     Plugins(PluginsArgs),
@@ -160,6 +164,27 @@ pub struct TestArgs {
     /// every option has a default.
     #[arg(long, value_name = "FILE")]
     pub agent_config: Option<PathBuf>,
+}
+
+/// `harrier new`.
+#[derive(Debug, Subcommand)]
+pub enum NewCommand {
+    /// A detector: source, native tests, a capture and the findings expected
+    /// from it, the contract and the language's SDK vendored in.
+    Detector(NewDetectorArgs),
+}
+
+/// `harrier new detector`.
+#[derive(Debug, Args)]
+pub struct NewDetectorArgs {
+    /// The detector's name: lower-case words joined by `-` (`kubectl-exec`).
+    pub name: String,
+    /// The language: rust, python, js or c.
+    #[arg(long)]
+    pub lang: harrier_authoring::Language,
+    /// Where to write it (must not exist or be empty); default `./NAME`.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }
 
 /// `harrier plugins`.

@@ -15,6 +15,11 @@
 //! next line; so is an event whose `seq` does not follow the previous one
 //! (out of order or repeated). A header whose `wit` version is newer than
 //! this build's, or not a version, is refused.
+//!
+//! Nanosecond times, and any integer beyond ±(2^53 − 1), are written as
+//! decimal strings so that every JSON parser reads them exactly; every
+//! integer field is read in either form ([`crate::exact_ints`]). The format
+//! is described by `host/events/schema/capture-v1.schema.json`.
 
 use std::io::{BufRead, Write};
 
@@ -35,11 +40,12 @@ struct Header {
 }
 
 #[derive(Serialize)]
-struct LineOut<'a> {
+struct LineOut {
     kind: &'static str,
     pid: u32,
+    /// The event, its integers made exact ([`crate::exact_ints::to_text`]).
     #[serde(flatten)]
-    event: &'a Event,
+    event: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -113,10 +119,12 @@ impl<W: Write> CaptureWriter<W> {
 
     /// Append one event.
     pub fn write(&mut self, event: &Event) -> std::io::Result<()> {
+        let mut value = serde_json::to_value(event)?;
+        crate::exact_ints::to_text(&mut value);
         let line = LineOut {
             kind: event.detail.kind().name(),
             pid: event.process.pid,
-            event,
+            event: value,
         };
         serde_json::to_writer(&mut self.out, &line)?;
         self.out.write_all(b"\n")
@@ -213,6 +221,13 @@ fn readable_wit(found: &str) -> bool {
     }
 }
 
+/// One event line, with integer fields as numbers or decimal strings.
+fn parse_event_line(text: &[u8]) -> serde_json::Result<LineIn> {
+    let mut value: serde_json::Value = serde_json::from_slice(text)?;
+    crate::exact_ints::from_text(&mut value);
+    serde_json::from_value(value)
+}
+
 impl<R: BufRead> CaptureReader<R> {
     /// Open a capture; fails unless the first line is a compatible header.
     pub fn new(mut input: R) -> Result<Self, CaptureError> {
@@ -252,7 +267,7 @@ impl<R: BufRead> CaptureReader<R> {
             line: line_no,
             reason,
         };
-        let line: LineIn = serde_json::from_slice(text).map_err(|e| bad(e.to_string()))?;
+        let line: LineIn = parse_event_line(text).map_err(|e| bad(e.to_string()))?;
         let declared = EventKind::from_name(&line.kind).map_err(|e| bad(e.to_string()))?;
         let actual = line.event.detail.kind();
         if declared != actual {
@@ -367,6 +382,27 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(back, events);
+    }
+
+    #[test]
+    fn times_are_written_as_strings_and_read_in_either_form() {
+        let event = || Event {
+            time_ns: 1_764_000_000_001_000_001,
+            ..exit_event(1)
+        };
+        let text = write(&[event()]);
+        assert!(
+            text.contains(r#""time_ns":"1764000000001000001""#),
+            "{text}"
+        );
+        let as_number = text.replace(r#""1764000000001000001""#, "1764000000001000001");
+        for form in [&text, &as_number] {
+            let back: Vec<Event> = CaptureReader::new(form.as_bytes())
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(back, [event()]);
+        }
     }
 
     #[test]

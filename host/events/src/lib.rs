@@ -7,6 +7,7 @@
 
 mod bindings;
 pub mod capture;
+pub mod exact_ints;
 mod kind;
 pub mod open_interest;
 

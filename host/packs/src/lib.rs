@@ -39,5 +39,5 @@ pub use store::{
     InstallOptions, InstallOutcome, InstalledPack, install, install_with, list, load_installed,
     load_installed_pack, remove,
 };
-pub use vectors::{NoRunner, VectorRunner, run_vectors};
+pub use vectors::{NoRunner, VectorCase, VectorRunner, run_vectors};
 pub use verify::{Signer, VerifiedPack, VerifiedPlugin, VerifyOptions, verify};

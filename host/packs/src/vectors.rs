@@ -7,23 +7,29 @@ use crate::PackError;
 use crate::canonical::table_to_json;
 use crate::verify::VerifiedPack;
 
+/// One test vector of a pack's plugin, with everything needed to run it.
+#[derive(Debug, Clone, Copy)]
+pub struct VectorCase<'a> {
+    /// The detector's name.
+    pub detector: &'a str,
+    /// Its component bytes.
+    pub component: &'a [u8],
+    /// The configuration handed to `init` (the vector's, else the plugin's).
+    pub config_json: &'a str,
+    /// The permissions its manifest requests.
+    pub permissions: &'a [String],
+    /// The capture to feed it.
+    pub events: &'a [u8],
+    /// The expected findings, one JSON finding per line.
+    pub expect: &'a [u8],
+}
+
 /// Runs one test vector: the component, loaded as the agent loads it, over
 /// a capture, its findings compared with the expected ones.
 pub trait VectorRunner {
-    /// Run `component` (detector `detector`) with `config_json` and the
-    /// permissions its manifest requests over the capture `events` and
-    /// compare with `expect` (one JSON finding per line). `Ok` with the
-    /// number of findings; `Err` lists the differences or why it could not
-    /// run.
-    fn run(
-        &self,
-        detector: &str,
-        component: &[u8],
-        config_json: &str,
-        permissions: &[String],
-        events: &[u8],
-        expect: &[u8],
-    ) -> Result<usize, String>;
+    /// Run `case`: `Ok` with the number of findings; `Err` lists the
+    /// differences or why it could not run.
+    fn run(&self, case: VectorCase<'_>) -> Result<usize, String>;
 }
 
 /// A runner for tools that cannot run components: a pack with test vectors
@@ -31,17 +37,10 @@ pub trait VectorRunner {
 pub struct NoRunner;
 
 impl VectorRunner for NoRunner {
-    fn run(
-        &self,
-        detector: &str,
-        _: &[u8],
-        _: &str,
-        _: &[String],
-        _: &[u8],
-        _: &[u8],
-    ) -> Result<usize, String> {
+    fn run(&self, case: VectorCase<'_>) -> Result<usize, String> {
         Err(format!(
-            "{detector}: this tool cannot run test vectors (use the harrier binary)"
+            "{}: this tool cannot run test vectors (use the harrier binary)",
+            case.detector
         ))
     }
 }
@@ -77,14 +76,14 @@ pub fn run_vectors(pack: &VerifiedPack, runner: &dyn VectorRunner) -> Result<usi
                 None => plugin.config_json(),
             };
             runner
-                .run(
-                    plugin.name(),
-                    plugin.bytes(),
-                    &config,
-                    plugin.permissions(),
-                    file(&vector.events)?,
-                    file(&vector.expect)?,
-                )
+                .run(VectorCase {
+                    detector: plugin.name(),
+                    component: plugin.bytes(),
+                    config_json: &config,
+                    permissions: plugin.permissions(),
+                    events: file(&vector.events)?,
+                    expect: file(&vector.expect)?,
+                })
                 .map_err(fail)?;
             run += 1;
         }

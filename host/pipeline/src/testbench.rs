@@ -6,7 +6,8 @@
 //!
 //! Expectation files hold one finding per line in the native format (the
 //! final revision of each), with the fields that differ from machine to
-//! machine or build to build ([`VOLATILE`]) left out.
+//! machine or build to build, or that only restate compared fields
+//! ([`VOLATILE`]), left out.
 
 use std::io::BufRead;
 use std::sync::{Arc, Mutex};
@@ -22,10 +23,12 @@ use crate::services::EnricherServices;
 use crate::source::ReplaySource;
 
 /// Fields of a finding not compared with an expectation, as JSON pointers:
-/// the node's host name, the revision count (how often a finding was
-/// emitted depends on batching), the component's digest (every rebuild
-/// changes it) and the path it was loaded from.
+/// its id (a digest of fields compared on their own, which changes with
+/// the type's name), the node's host name, the revision count (how often a
+/// finding was emitted depends on batching), the component's digest (every
+/// rebuild changes it) and the path it was loaded from.
 pub const VOLATILE: &[&str] = &[
+    "/id",
     "/node",
     "/revision",
     "/provenance/*/component_sha256",
@@ -122,16 +125,22 @@ pub fn expected_text(findings: &[UnifiedFinding]) -> String {
 }
 
 /// Every difference between expected and actual findings, one line each,
-/// empty when they agree. Findings are matched by id (derived from type,
-/// resource and first event), so the message names the field that differs.
+/// empty when they agree. Findings are matched by what their id is derived
+/// from (type, resource, first event), so the message names the field that
+/// differs.
 pub fn differences(expected: &[Value], actual: &[Value]) -> Vec<String> {
-    let id = |v: &Value| v["id"].as_str().unwrap_or_default().to_string();
+    let id = |v: &Value| {
+        format!(
+            "{} {} {} {}",
+            v["type"], v["container"]["id"], v["process"]["pid"], v["events"][0]["seq"]
+        )
+    };
     let label = |v: &Value| {
         format!(
-            "{} (pid {}, id {})",
+            "{} (pid {}, first event {})",
             v["type"].as_str().unwrap_or("?"),
             v["process"]["pid"],
-            id(v)
+            v["events"][0]["seq"]
         )
     };
     let mut out = Vec::new();

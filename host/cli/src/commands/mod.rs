@@ -6,6 +6,7 @@ pub mod bench;
 pub mod export;
 pub mod fleet;
 mod metrics;
+mod new;
 mod outputs;
 mod plugins;
 mod record;
@@ -35,6 +36,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Record(args) => record::record(args),
         Command::Replay(args) => replay::replay(args),
         Command::Test(args) => test::test(args),
+        Command::New(cmd) => new::new(cmd),
         Command::Plugins(args) => plugins::plugins(args),
         Command::Pack(cmd) => harrier_packs::run(
             cmd,

@@ -147,16 +147,9 @@ pub struct PackVectors {
 }
 
 impl harrier_packs::VectorRunner for PackVectors {
-    fn run(
-        &self,
-        detector: &str,
-        component: &[u8],
-        config_json: &str,
-        permissions: &[String],
-        events: &[u8],
-        expect: &[u8],
-    ) -> Result<usize, String> {
-        let permissions = permissions
+    fn run(&self, case: harrier_packs::VectorCase<'_>) -> Result<usize, String> {
+        let permissions = case
+            .permissions
             .iter()
             .map(|name| name.parse::<Permission>().map_err(|e| e.to_string()))
             .collect::<Result<Permissions, _>>()?;
@@ -169,20 +162,20 @@ impl harrier_packs::VectorRunner for PackVectors {
             }
         };
         let spec = PluginSpec {
-            origin: format!("test vector of {detector}"),
+            origin: format!("test vector of {}", case.detector),
             source: PluginSource::Embedded,
-            wasm: component.into(),
-            config_json: config_json.to_string(),
+            wasm: case.component.into(),
+            config_json: case.config_json.to_string(),
             limits: self.config.plugins.limits.clone(),
             severity_override: None,
             permissions,
             shadow: None,
         };
-        let capture = std::io::Cursor::new(events.to_vec());
+        let capture = std::io::Cursor::new(case.events.to_vec());
         let findings =
             run_spec(&self.config, engine, spec, capture).map_err(|e| format!("{e:#}"))?;
         let expect =
-            std::str::from_utf8(expect).map_err(|_| "expectation is not UTF-8".to_string())?;
+            std::str::from_utf8(case.expect).map_err(|_| "expectation is not UTF-8".to_string())?;
         let diff = compare_text(expect, &findings)?;
         if diff.is_empty() {
             Ok(findings.len())

@@ -1,67 +1,55 @@
 // Native tests of the JavaScript discovery detector against the shared capture fixtures.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 
-import { Discovery, parseConfig, runSelfTest, init, selfTest, metadata, readPathPrefixes } from '../detector.js';
+import { Harness } from 'harrier-sdk/testing';
+import detect from '../../../fixtures/js-discovery/detect.jsonl';
+import benign from '../../../fixtures/benign.jsonl';
+import { Discovery, SPEC, init, metadata, readPathPrefixes, selfTest } from '../detector.js';
 
-const FIXTURES = new URL('../../../fixtures/', import.meta.url);
-const BIG = new Set(['seq', 'time_ns', 'dev', 'inode', 'mtime_ns', 'result', 'clone_flags', 'flags', 'fd', 'old_fd', 'new_fd']);
-const camel = (s) => s.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
-const kebab = (s) => s.replace(/[A-Z]/g, (c, i) => (i ? '-' : '') + c.toLowerCase());
-
-function convert(value, key) {
-  if (Array.isArray(value)) return value.map((v) => convert(v));
-  if (value === null) return undefined;
-  if (typeof value === 'number' && BIG.has(key)) return BigInt(value);
-  if (typeof value !== 'object') return value;
-  const out = {};
-  for (const [k, v] of Object.entries(value)) out[camel(k)] = convert(v, k);
-  return out;
-}
-
-/** Load a capture fixture into jco's shapes. */
-function load(name) {
-  const lines = readFileSync(new URL(name, FIXTURES), 'utf8').split('\n').filter(Boolean);
-  assert.equal(JSON.parse(lines[0]).harrier_capture, 1, 'capture header');
-  return lines.slice(1).map((line) => {
-    const raw = JSON.parse(line);
-    const [[variant, payload]] = Object.entries(raw.detail);
-    return {
-      seq: BigInt(raw.seq),
-      timeNs: BigInt(raw.time_ns),
-      process: convert(raw.process),
-      detail: { tag: kebab(variant), val: convert(payload) },
-    };
-  });
-}
+const run = (config, capture = detect) => new Harness(Discovery, config).runCapture(capture);
 
 test('detects reconnaissance from a container', () => {
-  const found = new Discovery('{}').onEvents(load('js-discovery/detect.jsonl'));
+  const found = run('{}');
   assert.deepEqual(found.map((f) => f.pid), [1301, 1302, 1303]);
   assert.deepEqual(found.map((f) => f.mitreTechnique), ['T1552.005', 'T1528', 'T1552.007']);
   assert.ok(found.every((f) => f.findingType === 'Discovery:Runtime/SuspiciousCommand'));
+  assert.equal(found[0].title, 'Suspicious discovery command: cloud credentials requested');
+  assert.deepEqual(found[0].eventSeqs, [1n]);
+  assert.deepEqual(found[0].evidence, [
+    { key: 'exe', value: '/usr/bin/curl' },
+    { key: 'comm', value: 'curl' },
+    { key: 'rule', value: 'cloud credentials requested' },
+    { key: 'cmdline', value: 'curl -s http://169.254.169.254/latest/meta-data/iam/security-credentials/' },
+    { key: 'container_id', value: 'pod-c' },
+  ]);
 });
 
 test('benign workload is quiet, also outside containers', () => {
-  assert.deepEqual(new Discovery('{"containers_only": false}').onEvents(load('benign.jsonl')), []);
+  assert.deepEqual(run('{"containers_only": false}', benign), []);
+});
+
+test('outside containers only with containers_only false', () => {
+  const host = detect.replaceAll('"container_id":"pod-c"', '"container_id":null');
+  assert.deepEqual(run('{}', host), []);
+  assert.deepEqual(run('{"containers_only": false}', host).map((f) => f.pid), [1301, 1302, 1303]);
 });
 
 test('configuration is validated and applied', () => {
-  assert.throws(() => parseConfig('{"nope": 1}'), /unknown field `nope`/);
-  assert.throws(() => parseConfig('{"extra_patterns": "x"}'), /extra_patterns/);
-  assert.throws(() => parseConfig('[1]'), /JSON object/);
-  const allowed = new Discovery('{"allow_executables": ["/usr/bin/curl"]}').onEvents(load('js-discovery/detect.jsonl'));
-  assert.deepEqual(allowed.map((f) => f.pid), [1302, 1303]);
-  const extra = new Discovery('{"extra_patterns": ["LS /"]}').onEvents(load('js-discovery/detect.jsonl'));
-  assert.deepEqual(extra.map((f) => f.pid), [1301, 1302, 1303, 1304]);
+  assert.throws(() => new Discovery('{"nope": 1}'), /unknown field `nope`/);
+  assert.throws(() => new Discovery('{"extra_patterns": "x"}'), /extra_patterns/);
+  assert.throws(() => new Discovery('[1]'), /JSON object/);
+  assert.deepEqual(run('{"allow_executables": ["/usr/bin/curl"]}').map((f) => f.pid), [1302, 1303]);
+  assert.deepEqual(run('{"allow_executables": ["/usr/bin/*"]}').map((f) => f.pid), [1303], 'globs');
+  assert.deepEqual(run('{"extra_patterns": ["LS /"]}').map((f) => f.pid), [1301, 1302, 1303, 1304]);
+  assert.deepEqual(run(`{"disabled_types": ["${SPEC.findingType}"]}`), []);
 });
 
 test('exports: metadata, init and self-test', () => {
   assert.deepEqual(metadata().subscriptions, ['exec']);
+  assert.deepEqual(metadata().findingTypes, [SPEC.findingType]);
   assert.equal(readPathPrefixes(), undefined);
   init('{}');
   assert.throws(() => init('{"bad": true}'), /unknown field/);
-  assert.equal(runSelfTest(), undefined);
   selfTest();
 });
