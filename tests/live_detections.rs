@@ -279,6 +279,19 @@ fn real_behaviours_raise_their_findings() {
     .unwrap();
     let agent = Agent::start(&dir.join("admin.sock"), &config, None);
     let mut expected: Vec<(&str, u32)> = Vec::new();
+    // A web server that reads /etc/shadow long after it started (Falco:
+    // Read sensitive file trusted after startup); started first, it reads
+    // while the rest runs.
+    let nginx = dir.join("nginx");
+    std::fs::copy("/bin/bash", &nginx).unwrap();
+    let mut late_reader = Command::new(&nginx)
+        .args(["-c", "sleep 6; exec 3</etc/shadow"])
+        .spawn()
+        .unwrap();
+    expected.push((
+        "CredentialAccess:Runtime/SensitiveFileReadAfterStartup",
+        late_reader.id(),
+    ));
     expected.push((
         "Execution:Runtime/MaliciousFileExecuted",
         run(&malware, &[]),
@@ -301,8 +314,6 @@ fn real_behaviours_raise_their_findings() {
     std::fs::copy("/bin/true", &shm).unwrap();
     expected.push(("Execution:Runtime/ExecutionFromDevShm", run(&shm, &[])));
     let _ = std::fs::remove_file(&shm);
-    let nginx = dir.join("nginx");
-    std::fs::copy("/bin/bash", &nginx).unwrap();
     let mut web = Command::new(&nginx)
         .args(["-c", "/bin/sh -c true; sleep 0.2"])
         .spawn()
@@ -611,6 +622,11 @@ fn real_behaviours_raise_their_findings() {
         ),
     ));
 
+    assert!(
+        late_reader.wait().unwrap().success(),
+        "the late reader read /etc/shadow"
+    );
+
     // Collect until every expectation is met, then check them all.
     let findings = agent.collect(|f| missing(f, &expected).0.is_empty());
     let (mut missing, seen) = missing(&findings, &expected);
@@ -797,6 +813,14 @@ fn container_behaviours_and_guest_detectors_raise_their_findings() {
     );
     // Interactive debugfs and cat read their standard input until it closes.
     let debugfs = format!("debugfs {}", image.display());
+    // A connect to the API server's port (nothing listens here: an attempt).
+    let api_code = dir.join("api.py");
+    std::fs::write(
+        &api_code,
+        "import socket, time\nsocket.socket().connect_ex(('127.0.0.1', 6443))\ntime.sleep(2)\n",
+    )
+    .unwrap();
+    let api = format!("python3 {}", api_code.display());
     let pids = container.run(
         dir,
         &[
@@ -806,6 +830,7 @@ fn container_behaviours_and_guest_detectors_raise_their_findings() {
                 "token",
                 "cat /var/run/secrets/kubernetes.io/serviceaccount/token -",
             ),
+            ("api", &api),
         ],
     );
     let mut expected: Vec<(&str, u32)> = vec![
@@ -819,6 +844,7 @@ fn container_behaviours_and_guest_detectors_raise_their_findings() {
         ),
     ];
     let token_read = pids[2].1;
+    expected.push(("Discovery:Runtime/KubernetesAPIServerContacted", pids[3].1));
     // A systemd user unit written (the Python detector).
     let units = dir.join("home/.config/systemd/user");
     std::fs::create_dir_all(&units).unwrap();
@@ -836,8 +862,9 @@ fn container_behaviours_and_guest_detectors_raise_their_findings() {
         let wanted = [
             (expected[0], "container", container.id.as_str()),
             (expected[1], "container", container.id.as_str()),
-            (expected[2], "detectors", "discovery-js"),
-            (expected[3], "detectors", "persistence-py"),
+            (expected[2], "container", container.id.as_str()),
+            (expected[3], "detectors", "discovery-js"),
+            (expected[4], "detectors", "persistence-py"),
         ];
         for ((kind, pid), field, needle) in wanted {
             if !findings.iter().any(|f| {

@@ -3,6 +3,10 @@
 //! - `CredentialAccess:Runtime/SensitiveFileRead`: `/etc/shadow`,
 //!   `/etc/sudoers`, SSH host keys, root's SSH keys... opened by a program
 //!   that is not trusted to (Falco "Read sensitive file untrusted").
+//! - `CredentialAccess:Runtime/SensitiveFileReadAfterStartup`: the same
+//!   files opened by a server (nginx, httpd, mysqld, postgres, dockerd...)
+//!   more than 5 s after it started (Falco "Read sensitive file trusted after
+//!   startup"); reads while it starts are its own.
 //! - `CredentialAccess:Runtime/PrivateKeySearch`: `find`/`grep`/`locate`
 //!   looking for private keys or passwords (Falco "Search Private Keys or
 //!   Passwords").
@@ -34,6 +38,14 @@ pub const SENSITIVE_READ: FindingSpec = FindingSpec {
     severity: 6.0,
     title: "Sensitive file read by an untrusted program",
     description: "A program that has no reason to was able to open a credential file such as /etc/shadow, /etc/sudoers or SSH private keys.",
+    mitre: "T1003.008",
+};
+/// A sensitive file was read by a server long after it started.
+pub const SENSITIVE_READ_AFTER_STARTUP: FindingSpec = FindingSpec {
+    finding_type: "CredentialAccess:Runtime/SensitiveFileReadAfterStartup",
+    severity: 6.0,
+    title: "Sensitive file read by a server after its start-up",
+    description: "A server program (web or database server, container engine) opened a credential file such as /etc/shadow long after it started: servers read such files while starting, if at all, so a later read is what an attacker inside the server does (Falco: Read sensitive file trusted after startup).",
     mitre: "T1003.008",
 };
 /// A search for private keys or passwords.
@@ -86,8 +98,9 @@ pub const HISTORY_CLEARED: FindingSpec = FindingSpec {
 };
 
 /// Every finding type of this detector.
-pub const SPECS: [FindingSpec; 7] = [
+pub const SPECS: [FindingSpec; 8] = [
     SENSITIVE_READ,
+    SENSITIVE_READ_AFTER_STARTUP,
     KEY_SEARCH,
     CLOUD_SEARCH,
     SYMLINK,
@@ -167,6 +180,31 @@ pub const TRUSTED_READERS: &[&str] = &[
     "yum",
     "dnf",
 ];
+/// Servers trusted to read sensitive files while they start, and only then
+/// (Falco's `server_procs` without sshd, which reads them per connection).
+pub const SERVER_PROGRAMS: &[&str] = &[
+    "nginx",
+    "httpd",
+    "httpd-foregroun",
+    "lighttpd",
+    "apache",
+    "apache2",
+    "mysqld",
+    "mariadbd",
+    "postgres",
+    "sqlplus",
+    "docker",
+    "dockerd",
+    "docker-compose",
+    "docker-entrypoi",
+    "docker-runc-cur",
+    "docker-current",
+    "dockerd-current",
+];
+/// How long after a server's start its sensitive reads count as start-up
+/// (Falco's `proc_is_new`).
+const STARTUP_NS: u64 = 5_000_000_000;
+
 /// Programs trusted to truncate or remove logs.
 pub const TRUSTED_LOG_WRITERS: &[&str] = &[
     "logrotate",
@@ -257,6 +295,19 @@ impl FileAccess {
         TRUSTED_READERS.contains(&n) || self.own.trusted_readers.iter().any(|r| r == n)
     }
 
+    /// A read of a sensitive file: by a server after start-up, or by a
+    /// program not trusted to read it at all.
+    fn sensitive_read(&self, event: &Event, path: &str, out: &mut Vec<Finding>) {
+        let exe = &event.process.exe;
+        if SERVER_PROGRAMS.contains(&basename(exe)) {
+            if !started_within(event, STARTUP_NS) {
+                self.emit(&SENSITIVE_READ_AFTER_STARTUP, event, path, out);
+            }
+        } else if !self.trusted_reader(exe) {
+            self.emit(&SENSITIVE_READ, event, path, out);
+        }
+    }
+
     fn trusted_log_writer(&self, exe: &str) -> bool {
         let n = basename(exe);
         TRUSTED_LOG_WRITERS.contains(&n) || self.own.trusted_log_writers.iter().any(|r| r == n)
@@ -308,6 +359,14 @@ impl FileAccess {
             );
         }
     }
+}
+
+/// Whether the event's process started less than `window_ns` before it (by
+/// the host's process table; an unknown start counts as long ago).
+fn started_within(event: &Event, window_ns: u64) -> bool {
+    harrier_sdk::host::process(event.process.pid)
+        .map(|p| p.start_time_ns)
+        .is_some_and(|start| start != 0 && event.time_ns.saturating_sub(start) < window_ns)
 }
 
 /// Whether a search looks for private keys or passwords (Falco "Search
@@ -428,11 +487,8 @@ impl Detector for FileAccess {
                 }
                 if open.flags & O_TRUNC != 0 && open.flags & WRITE_FLAGS != 0 {
                     self.cleared(event, p, false, out);
-                } else if open.flags & WRITE_FLAGS == 0
-                    && self.is_sensitive(p)
-                    && !self.trusted_reader(&event.process.exe)
-                {
-                    self.emit(&SENSITIVE_READ, event, p, out);
+                } else if open.flags & WRITE_FLAGS == 0 && self.is_sensitive(p) {
+                    self.sensitive_read(event, p, out);
                 }
             }
             EventDetail::FileTruncate(t) if t.result >= 0 => {
@@ -499,12 +555,29 @@ mod tests {
             r#"{"trusted_readers":["python3"],"allow_paths":["/var/log/*"]}"#,
             "file-access/detect.jsonl",
         );
-        assert_eq!(f.len(), 5, "{f:#?}");
+        assert_eq!(f.len(), 6, "{f:#?}");
         assert!(
             FileAccess::new(r#"{"trusted_readers":{}}"#)
                 .err()
                 .unwrap()
                 .contains("trusted_readers")
+        );
+    }
+
+    #[test]
+    fn a_server_reading_credentials_counts_only_after_its_start_up() {
+        let f = run("{}", "file-access/detect.jsonl");
+        let after: Vec<u32> = f
+            .iter()
+            .filter(|f| f.finding_type == SENSITIVE_READ_AFTER_STARTUP.finding_type)
+            .map(|f| f.pid)
+            .collect();
+        // nginx 1300 read /etc/shadow 11 s after its exec; 1301 within 1 s.
+        assert_eq!(after, [1300], "{f:#?}");
+        assert!(
+            !f.iter()
+                .any(|f| f.finding_type == SENSITIVE_READ.finding_type && f.pid >= 1300),
+            "a server's read is not also an untrusted read: {f:#?}"
         );
     }
 

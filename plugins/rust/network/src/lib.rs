@@ -14,6 +14,12 @@
 //! - `UnauthorizedAccess:Runtime/SshNonStandardPort`: an SSH client connects
 //!   to a port other than 22 (Falco "Disallowed SSH Connection Non Standard
 //!   Port"); allow ports with `allowed_ssh_ports`.
+//! - `Discovery:Runtime/KubernetesAPIServerContacted`: a process in a
+//!   container connects (or tries to: the result is in the evidence) to the
+//!   Kubernetes API server, port 6443 or an address of `api_servers` (the
+//!   `kubernetes` service's usual cluster IPs on 443) (Falco "Contact K8S
+//!   API Server From Container"); cluster components that talk to the API
+//!   by design (kube-proxy, CoreDNS, CNI agents...) are left alone.
 
 #![deny(missing_docs)]
 
@@ -59,8 +65,53 @@ pub const SSH_PORT: FindingSpec = FindingSpec {
     mitre: "T1571",
 };
 
+/// The Kubernetes API server contacted from a container.
+pub const K8S_API: FindingSpec = FindingSpec {
+    finding_type: "Discovery:Runtime/KubernetesAPIServerContacted",
+    severity: 3.0,
+    title: "Kubernetes API server contacted from a container",
+    description: "A process in a container connected to the Kubernetes API server (Falco: Contact K8S API Server From Container). Attackers in a compromised pod use its service account token to list secrets, start pods or escalate; most application containers never talk to the API.",
+    mitre: "T1613",
+};
+
 /// Every finding type of this detector.
-pub const SPECS: [FindingSpec; 4] = [REVERSE_SHELL, NETCAT, PACKET_SOCKET, SSH_PORT];
+pub const SPECS: [FindingSpec; 5] = [REVERSE_SHELL, NETCAT, PACKET_SOCKET, SSH_PORT, K8S_API];
+
+/// The `kubernetes` service's cluster IP in the default service ranges of
+/// kubeadm, EKS (two ranges) and GKE/AKS, on 443.
+const API_SERVERS: &[&str] = &[
+    "10.96.0.1:443",
+    "10.100.0.1:443",
+    "172.20.0.1:443",
+    "10.0.0.1:443",
+];
+/// The API server's own port wherever it listens.
+const API_PORTS: &[u16] = &[6443];
+/// Cluster components whose job is to talk to the API server.
+pub const KUBE_CLIENTS: &[&str] = &[
+    "kube-proxy",
+    "coredns",
+    "kube-controller-manager",
+    "kube-controller",
+    "kube-scheduler",
+    "kube-apiserver",
+    "kubelet",
+    "calico-node",
+    "calico-kube-controllers",
+    "flanneld",
+    "cilium-agent",
+    "cilium-operator",
+    "aws-k8s-agent",
+    "aws-node",
+    "cluster-autoscaler",
+    "metrics-server",
+    "kube-state-metrics",
+    "ingress-nginx-controller",
+    "nginx-ingress-controller",
+    "external-dns",
+    "cert-manager",
+    "harrier",
+];
 
 /// SSH client program names.
 const SSH_CLIENTS: &[&str] = &["ssh", "dbclient", "sshpass"];
@@ -94,6 +145,12 @@ struct Own {
     trusted_packet_programs: Vec<String>,
     /// Ports an SSH client may connect to besides 22.
     allowed_ssh_ports: Vec<u16>,
+    /// The API server's addresses as `address:port` (default [`API_SERVERS`]).
+    api_servers: Option<Vec<String>>,
+    /// Ports that are the API server's on any address (default [`API_PORTS`]).
+    api_ports: Option<Vec<u16>>,
+    /// More programs allowed to talk to the API server.
+    trusted_api_clients: Vec<String>,
 }
 
 /// State carried across hot reloads: pids with a socket on 0/1/2 (seq of the
@@ -121,6 +178,42 @@ fn is_shell_like(name: &str) -> bool {
 }
 
 impl Network {
+    /// Whether `address:port` is the Kubernetes API server.
+    fn is_api_server(&self, address: &str, port: u16) -> bool {
+        let by_port = match &self.own.api_ports {
+            Some(ports) => ports.contains(&port),
+            None => API_PORTS.contains(&port),
+        };
+        let endpoint = || format!("{address}:{port}");
+        by_port
+            || match &self.own.api_servers {
+                Some(servers) => servers.iter().any(|s| *s == endpoint()),
+                None => API_SERVERS.contains(&endpoint().as_str()),
+            }
+    }
+
+    fn api_contact(
+        &mut self,
+        event: &Event,
+        address: &str,
+        port: u16,
+        result: i64,
+        out: &mut Vec<Finding>,
+    ) {
+        let program = basename(&event.process.exe);
+        if event.process.container_id.is_none()
+            || KUBE_CLIENTS.contains(&program)
+            || self.own.trusted_api_clients.iter().any(|c| c == program)
+            || !self.is_api_server(address, port)
+        {
+            return;
+        }
+        let b = FindingBuilder::new(&K8S_API, event)
+            .evidence("remote", format!("{address}:{port}"))
+            .evidence("result", result.to_string());
+        self.emit(b, &K8S_API, event, out);
+    }
+
     fn emit(
         &mut self,
         b: FindingBuilder,
@@ -240,10 +333,13 @@ impl Detector for Network {
                 self.state.reported.retain(|p| *p != pid);
             }
             EventDetail::NetConnect(n) => {
-                let port = match &n.address {
-                    SocketAddress::Ipv4((_, port)) | SocketAddress::Ipv6((_, port)) => *port,
+                let (address, port) = match &n.address {
+                    SocketAddress::Ipv4((address, port)) | SocketAddress::Ipv6((address, port)) => {
+                        (address.as_str(), *port)
+                    }
                     _ => return,
                 };
+                self.api_contact(event, address, port, n.result, out);
                 // A non-blocking connect (ssh -o ConnectTimeout=N) returns
                 // EINPROGRESS before the handshake completes.
                 if port != 22
@@ -285,6 +381,7 @@ impl Detector for Network {
                 NETCAT.finding_type,
                 PACKET_SOCKET.finding_type,
                 SSH_PORT.finding_type,
+                K8S_API.finding_type,
             ],
         )
     }
@@ -319,9 +416,38 @@ mod tests {
                 (1103, NETCAT.finding_type),
                 (1104, PACKET_SOCKET.finding_type),
                 (1106, SSH_PORT.finding_type),
+                (1110, K8S_API.finding_type),
             ]
         );
         assert_eq!(f[0].event_seqs.len(), 2, "cites the dup2 and the exec");
+    }
+
+    #[test]
+    fn the_api_server_is_configurable_and_cluster_components_are_left_alone() {
+        let api = |config: &str| -> Vec<u32> {
+            run(config, "network/detect.jsonl")
+                .iter()
+                .filter(|f| f.finding_type == K8S_API.finding_type)
+                .map(|f| f.pid)
+                .collect()
+        };
+        // kube-proxy (1111) is a cluster component; 1112 is not in a container.
+        assert_eq!(api("{}"), [1110]);
+        assert_eq!(api(r#"{"api_servers":["10.96.3.3:8080"]}"#), [1113]);
+        assert_eq!(api(r#"{"api_ports":[8080],"api_servers":[]}"#), [1113]);
+        assert!(api(r#"{"trusted_api_clients":["curl"]}"#).is_empty());
+        let f = run("{}", "network/detect.jsonl");
+        let contact = f.iter().find(|f| f.pid == 1110).unwrap();
+        let evidence: Vec<(&str, &str)> = contact
+            .evidence
+            .iter()
+            .map(|e| (e.key.as_str(), e.value.as_str()))
+            .collect();
+        assert!(
+            evidence.contains(&("remote", "10.96.0.1:443")),
+            "{evidence:?}"
+        );
+        assert!(evidence.contains(&("result", "-115")), "{evidence:?}");
     }
 
     #[test]
@@ -347,7 +473,11 @@ mod tests {
             r#"{"trusted_packet_programs":["sniffer"],"containers_only":true}"#,
             "network/detect.jsonl",
         );
-        assert_eq!(f.len(), 1, "only netcat ran in a container: {f:#?}");
+        assert_eq!(
+            f.len(),
+            2,
+            "only netcat and the API contact ran in a container: {f:#?}"
+        );
         assert!(Network::new(r#"{"allowed_ssh_ports":"x"}"#).is_err());
         assert!(
             Network::new(r#"{"extra_c2_domains":[]}"#).is_err(),
