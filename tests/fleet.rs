@@ -232,7 +232,8 @@ impl Process {
         // SAFETY: signalling our own child.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let status = self.child.wait().unwrap();
-        assert!(status.success(), "exit {status}:\n{}", self.log.text());
+        let log = self.log.text_at_end();
+        assert!(status.success(), "exit {status}:\n{log}");
     }
 }
 
@@ -242,25 +243,42 @@ impl Drop for Process {
     }
 }
 
-/// Lines of a child's stderr, gathered on a thread.
+/// Lines of a child's stderr, gathered on a thread, and whether the stream
+/// has ended.
 #[derive(Clone)]
-struct Log(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+struct Log {
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    ended: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
 
 impl Log {
     fn follow(stream: impl std::io::Read + Send + 'static) -> Self {
-        let log = Log(Default::default());
+        let log = Log {
+            lines: Default::default(),
+            ended: Default::default(),
+        };
         let lines = harrier_tests::lines(stream);
-        let sink = log.0.clone();
+        let (sink, ended) = (log.lines.clone(), log.ended.clone());
         std::thread::spawn(move || {
             for line in lines {
                 sink.lock().unwrap().push(line);
             }
+            ended.store(true, std::sync::atomic::Ordering::SeqCst);
         });
         log
     }
 
     fn text(&self) -> String {
-        self.0.lock().unwrap().join("\n")
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// Every line, once the process has exited: its last lines may still be
+    /// on their way through the pipe when `wait` returns.
+    fn text_at_end(&self) -> String {
+        wait(Duration::from_secs(10), || {
+            self.ended.load(std::sync::atomic::Ordering::SeqCst)
+        });
+        self.text()
     }
 
     fn wait_for(&self, needle: &str, limit: Duration) -> bool {
@@ -300,7 +318,7 @@ impl Feed {
     fn finish(mut self) -> (Vec<Emission>, String) {
         drop(self.writer.take());
         let status = self.process.child.wait().unwrap();
-        let log = self.process.log.text();
+        let log = self.process.log.text_at_end();
         assert!(
             status.success(),
             "agent {} exited {status}:\n{log}",

@@ -164,7 +164,7 @@ fn missing(findings: &[Value], expected: &[(&str, u32)]) -> (Vec<String>, String
         .filter(|(kind, pid)| {
             !findings
                 .iter()
-                .any(|f| f["type"] == *kind && (*pid == 0 || f["process"]["pid"] == *pid))
+                .any(|f| f["type"] == *kind && (*pid == 0 || names_process(f, *pid)))
         })
         .map(|(kind, pid)| format!("{kind} (pid {pid})"))
         .collect();
@@ -178,6 +178,16 @@ fn missing(findings: &[Value], expected: &[(&str, u32)]) -> (Vec<String>, String
         })
         .collect();
     (missing, seen.join("\n"))
+}
+
+/// Whether a finding is about `pid`: its first process, or one merged into
+/// it (agents side by side see each other's processes, and the same type on
+/// the same resource merges).
+fn names_process(finding: &Value, pid: u32) -> bool {
+    finding["process"]["pid"] == pid
+        || finding["processes"]
+            .as_array()
+            .is_some_and(|all| all.iter().any(|p| p["pid"] == pid))
 }
 
 /// The value of evidence `key` of a finding, if any.

@@ -300,7 +300,7 @@ impl FileAccess {
     fn sensitive_read(&self, event: &Event, path: &str, out: &mut Vec<Finding>) {
         let exe = &event.process.exe;
         if SERVER_PROGRAMS.contains(&basename(exe)) {
-            if !started_within(event, STARTUP_NS) {
+            if started_long_ago(event, STARTUP_NS) {
                 self.emit(&SENSITIVE_READ_AFTER_STARTUP, event, path, out);
             }
         } else if !self.trusted_reader(exe) {
@@ -361,12 +361,14 @@ impl FileAccess {
     }
 }
 
-/// Whether the event's process started less than `window_ns` before it (by
-/// the host's process table; an unknown start counts as long ago).
-fn started_within(event: &Event, window_ns: u64) -> bool {
+/// Whether the event's process started at least `window_ns` before it, by
+/// the host's process table. An unknown start is not long ago: the live
+/// agent knows a running server's start from procfs, so only a capture
+/// without it (a replay) lacks one, and a guess would be a finding.
+fn started_long_ago(event: &Event, window_ns: u64) -> bool {
     harrier_sdk::host::process(event.process.pid)
         .map(|p| p.start_time_ns)
-        .is_some_and(|start| start != 0 && event.time_ns.saturating_sub(start) < window_ns)
+        .is_some_and(|start| start != 0 && event.time_ns.saturating_sub(start) >= window_ns)
 }
 
 /// Whether a search looks for private keys or passwords (Falco "Search
