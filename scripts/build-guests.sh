@@ -133,7 +133,7 @@ cargo_tool() {
 c_tools() {
   command -v clang >/dev/null || { log "clang is required for the C detectors (scripts/bootstrap.sh installs it)"; exit 1; }
   cargo_tool wit-bindgen wit-bindgen-cli "$WIT_BINDGEN_VERSION" c
-  cargo_tool wasm-tools wasm-tools "$WASM_TOOLS_VERSION" component,print
+  cargo_tool wasm-tools wasm-tools "$WASM_TOOLS_VERSION" component
 }
 
 # The detector-authoring docs (tests/detector_docs.rs) use both tools too.

@@ -1173,12 +1173,25 @@ fn held_back_classes_raise_their_findings() {
     );
     expected.push(("Execution:Runtime/NewBinaryExecuted", pids[0].1));
 
-    // A credential file read through dot segments, absolute and relative:
-    // the kernel prefix filter must not drop them, and the finding shows the
-    // folded path with what was given beside it.
-    let dotted = ["/tmp/../etc//shadow", "../../etc/shadow"];
+    // A credential file read through dot segments, absolute and relative,
+    // one past the first 64 bytes the kernel filter matches prefixes on, and
+    // through the process's root directory: the kernel prefix filter must
+    // not drop them, and the finding shows the folded path with what was
+    // given beside it.
+    let deep = dir.join("d".repeat(70));
+    std::fs::create_dir(&deep).unwrap();
+    let up = "../".repeat(deep.components().count() - 1);
+    let far = format!("{}/{up}etc/shadow", deep.display());
+    let dotted = [
+        "/tmp/../etc//shadow",
+        "../../etc/shadow",
+        far.as_str(),
+        "/proc/self/root/etc/shadow",
+    ];
     python(&format!("open('{}').read()", dotted[0]));
     sh(&format!("cd /var/tmp && cat {} > /dev/null", dotted[1]));
+    python(&format!("open('{}').read()", dotted[2]));
+    python(&format!("open('{}').read()", dotted[3]));
 
     let check = |findings: &[Value]| {
         let mut absent = missing(findings, &expected).0;

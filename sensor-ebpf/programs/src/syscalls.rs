@@ -120,22 +120,90 @@ pub fn sys_enter(ctx: RawTracePointContext) -> u32 {
 
 /// Whether some detector wants a read-only open of the user path at `ptr`:
 /// relative paths always (their directory is known only at exit), absolute
-/// ones when they start with a prefix in [`OPEN_PREFIXES`] or may reach one
-/// through a dot segment (user space folds them and decides).
+/// ones when they start with a prefix in [`OPEN_PREFIXES`], or may reach one
+/// through a dot segment anywhere in them or through `/proc/<pid>/root`
+/// (user space folds them and decides).
 #[inline(always)]
 fn wanted_read_path(ptr: u64) -> bool {
     let mut key = Key::new((OPEN_PREFIX_MAX * 8) as u32, [0u8; OPEN_PREFIX_MAX]);
-    if unsafe { bpf_probe_read_user_str_bytes(ptr as *const u8, &mut key.data) }.is_err() {
+    let Ok(head) = (unsafe { bpf_probe_read_user_str_bytes(ptr as *const u8, &mut key.data) }) else {
         // Unreadable now: let the exit program report what it can.
         return true;
-    }
-    key.data[0] != b'/' || OPEN_PREFIXES.get(&key).is_some() || has_dot_segment(&key.data)
+    };
+    let head_len = head.len();
+    key.data[0] != b'/'
+        || OPEN_PREFIXES.get(&key).is_some()
+        || through_proc_root(&key.data)
+        || has_dot_segment(&key.data)
+        || dot_segment_further(ptr, head_len, &mut key.data)
 }
 
-/// Whether the start of a path holds a `.` or `..` component or an empty
+/// Chunks of a path the dot-segment scan reads, and how far apart they
+/// start: [`has_dot_segment`] looks at slashes up to 4 bytes before a
+/// chunk's end, so consecutive chunks overlap by 3 bytes.
+const DOT_SCAN_CHUNKS: usize = 4;
+const DOT_SCAN_STRIDE: usize = OPEN_PREFIX_MAX - 3;
+
+/// Whether a path longer than one chunk (`head_len` bytes were read of it)
+/// holds a dot segment after its first chunk, or is longer than the scan
+/// reads (then user space, which sees all of it, decides). `buf` is reused.
+#[inline(always)]
+fn dot_segment_further(ptr: u64, head_len: usize, buf: &mut [u8; OPEN_PREFIX_MAX]) -> bool {
+    let mut len = head_len;
+    for chunk in 1..DOT_SCAN_CHUNKS {
+        if len < OPEN_PREFIX_MAX - 1 {
+            // The path ended in the chunk already scanned.
+            return false;
+        }
+        let at = ptr + (chunk * DOT_SCAN_STRIDE) as u64;
+        match unsafe { bpf_probe_read_user_str_bytes(at as *const u8, buf) } {
+            Ok(read) => len = read.len(),
+            Err(_) => return true,
+        }
+        if has_dot_segment(buf) {
+            return true;
+        }
+    }
+    len >= OPEN_PREFIX_MAX - 1
+}
+
+/// Whether a path under `/proc/` goes through a `root` component
+/// (`/proc/self/root/etc/shadow`, `/proc/1/task/1/root/...`): the file is
+/// another path from that process's root.
+#[inline(always)]
+fn through_proc_root(path: &[u8; OPEN_PREFIX_MAX]) -> bool {
+    // Byte by byte: slice comparisons would call memcmp, which eBPF lacks.
+    let proc_dir = [b'/', b'p', b'r', b'o', b'c', b'/'];
+    let mut i = 0;
+    while i < proc_dir.len() {
+        if path[i] != proc_dir[i] {
+            return false;
+        }
+        i += 1;
+    }
+    let mut i = 5;
+    while i + 5 < OPEN_PREFIX_MAX {
+        if path[i] == 0 {
+            return false;
+        }
+        if path[i] == b'/'
+            && path[i + 1] == b'r'
+            && path[i + 2] == b'o'
+            && path[i + 3] == b'o'
+            && path[i + 4] == b't'
+            && (path[i + 5] == b'/' || path[i + 5] == 0)
+        {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Whether a chunk of a path holds a `.` or `..` component or an empty
 /// one (`//`): `/tmp/../etc/shadow` starts with no watched prefix but
 /// opens a watched file. Hidden names (`/.ssh`, `/..x`) are not dot
-/// segments. Only the first [`OPEN_PREFIX_MAX`] bytes are read.
+/// segments. Slashes up to the chunk's fourth-last byte are looked at.
 #[inline(always)]
 fn has_dot_segment(path: &[u8; OPEN_PREFIX_MAX]) -> bool {
     let end = |b: u8| b == b'/' || b == 0;
