@@ -301,3 +301,94 @@ fn installed_pack_hot_swaps_into_a_running_agent() {
     unsafe { libc::kill(agent.id() as i32, libc::SIGINT) };
     assert!(agent.wait().unwrap().success());
 }
+
+/// A pack's threat-intelligence feeds serve while it is installed: a DNS
+/// query for a domain listed only in the pack's feed is a C&C finding. A
+/// feed that does not parse is refused by name (replay fails) while the
+/// pack's other feed keeps serving.
+#[test]
+fn a_packs_feeds_serve_threat_intelligence_and_a_bad_one_is_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (pack, keys, store) = (dir.join("intel-pack"), dir.join("keys"), dir.join("store"));
+    std::fs::create_dir_all(pack.join("intel")).unwrap();
+    std::fs::write(
+        pack.join("intel/vendor-c2.txt"),
+        "# ACME's command-and-control domains\n[command-and-control]\n*.harrier-pack-c2.test\n",
+    )
+    .unwrap();
+    ok(&["pack", "keygen", "--out", s(&keys), "--name", "vendor"]);
+    let publish = |version: &str| {
+        let built = ok(&[
+            "pack",
+            "build",
+            s(&pack),
+            "--name",
+            "acme-intel",
+            "--pack-version",
+            version,
+        ]);
+        ok(&[
+            "pack",
+            "sign",
+            s(&pack),
+            "--key",
+            s(&keys.join("vendor.key")),
+        ]);
+        ok(&[
+            "pack",
+            "install",
+            s(&pack),
+            "--packs-dir",
+            s(&store),
+            "--trust",
+            s(&keys),
+        ]);
+        built
+    };
+    let built = publish("1.0.0");
+    assert!(built.contains("1 feed(s)"), "{built}");
+
+    let capture = dir.join("dns.jsonl");
+    std::fs::write(
+        &capture,
+        "{\"harrier_capture\":1,\"wit\":\"0.2.0\"}\n\
+         {\"kind\":\"dns-query\",\"pid\":4100,\"seq\":1,\"time_ns\":\"1764000000001000000\",\"process\":{\"pid\":4100,\"tid\":4100,\"ppid\":1,\"uid\":0,\"euid\":0,\"gid\":0,\"egid\":0,\"comm\":\"curl\",\"exe\":\"/usr/bin/curl\",\"container_id\":null},\"detail\":{\"DnsQuery\":{\"query\":\"beacon.harrier-pack-c2.test\",\"query_type\":1,\"server\":{\"Ipv4\":[\"127.0.0.53\",53]}}}}\n",
+    )
+    .unwrap();
+    let c2 = |out: &Output| {
+        findings(&out.stdout)
+            .into_iter()
+            .any(|f| f["type"] == "Backdoor:Runtime/C&CActivity.B!DNS")
+    };
+    let with_pack = || {
+        harrier(&[
+            "replay",
+            s(&capture),
+            "--packs",
+            s(&store),
+            "--trust",
+            s(&keys),
+        ])
+    };
+    assert!(
+        !c2(&harrier(&["replay", s(&capture)])),
+        "the domain is only in the pack"
+    );
+    let out = with_pack();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(c2(&out), "the pack's feed did not serve");
+
+    // A second feed that does not parse: refused by name, the first serves.
+    std::fs::write(pack.join("intel/broken.txt"), "no-category.example\n").unwrap();
+    publish("1.0.1");
+    let out = with_pack();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a refused feed must fail replay");
+    assert!(stderr.contains("intel/broken.txt"), "{stderr}");
+    assert!(c2(&out), "the pack's good feed stopped serving: {stderr}");
+}

@@ -10,10 +10,17 @@
 //! offered no more. Installs, upgrades and removals by `harrier pack`
 //! (or by a fleet writing the same store) are atomic renames, picked up by
 //! the next look.
+//!
+//! A pack's threat-intelligence feeds go to the intel store (source
+//! `pack:<name>`) when it verifies, and leave with it; a feed that does not
+//! parse is refused by name and its last good version keeps serving.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use harrier_intel::{IntelStore, parse_feed};
 
 use harrier_packs::{
     PacksConfig, Signer, TrustStore, VerifiedPack, VerifiedPlugin, VerifyOptions,
@@ -40,6 +47,8 @@ pub struct PackSource {
     trust: Option<(Print, Result<TrustStore, String>)>,
     packs: BTreeMap<String, Seen>,
     warned: bool,
+    /// Where the packs' feeds go (none: feeds are verified, not loaded).
+    intel: Option<Arc<IntelStore>>,
 }
 
 impl PackSource {
@@ -59,7 +68,47 @@ impl PackSource {
             trust: None,
             packs: BTreeMap::new(),
             warned: false,
+            intel: None,
         }
+    }
+
+    /// Load the packs' threat-intelligence feeds into `store`.
+    pub fn with_intel(mut self, store: Arc<IntelStore>) -> PackSource {
+        self.intel = Some(store);
+        self
+    }
+
+    /// Put a verified pack's feeds in the intel store; what was refused.
+    fn load_feeds(&self, pack: &VerifiedPack) -> Vec<String> {
+        let Some(store) = &self.intel else {
+            return Vec::new();
+        };
+        let group = feed_group(pack.name());
+        let previous = store.feeds(&group);
+        let mut feeds = Vec::new();
+        let mut refused = Vec::new();
+        for (file, bytes) in pack.feeds() {
+            let parsed = std::str::from_utf8(bytes)
+                .map_err(|e| format!("not UTF-8: {e}"))
+                .and_then(|text| parse_feed(file, text).map_err(|e| e.to_string()));
+            match parsed {
+                Ok(feed) => feeds.push(Arc::new(feed)),
+                Err(e) => {
+                    refused.push(format!(
+                        "pack {}: feed {file}: {e}; its running version (if any) stays",
+                        pack.name()
+                    ));
+                    feeds.extend(previous.iter().find(|f| &*f.name == file).cloned());
+                }
+            }
+        }
+        if feeds.is_empty() {
+            store.remove_group(&group);
+        } else {
+            let counts = store.set_group(&group, feeds);
+            tracing::info!(pack = pack.name(), ?counts, "pack feeds loaded");
+        }
+        refused
     }
 
     /// The trust store, loaded again when its directory changed; a refusal
@@ -141,13 +190,27 @@ impl Source for PackSource {
                 Vec::new()
             }
         };
-        self.packs.retain(|name, _| names.contains(name));
+        let gone: Vec<String> = self
+            .packs
+            .keys()
+            .filter(|name| !names.contains(name))
+            .cloned()
+            .collect();
+        for name in gone {
+            self.packs.remove(&name);
+            if let Some(store) = &self.intel {
+                store.remove_group(&feed_group(&name));
+            }
+        }
         for name in names {
             let now = print(&dir.join(&name));
             if self.packs.get(&name).is_some_and(|s| s.print == now) {
                 continue;
             }
             let verified = self.verify(&name);
+            if let Ok((pack, _)) = &verified {
+                offer.refused.extend(self.load_feeds(pack));
+            }
             let seen = self.packs.entry(name.clone()).or_insert(Seen {
                 print: Vec::new(),
                 wanted: Vec::new(),
@@ -182,6 +245,11 @@ impl Source for PackSource {
             .collect();
         offer
     }
+}
+
+/// The intel store's source name for a pack's feeds.
+fn feed_group(pack: &str) -> String {
+    format!("pack:{pack}")
 }
 
 /// Permissions granted to each enabled plugin of a pack, by plugin name.

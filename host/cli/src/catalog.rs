@@ -11,8 +11,9 @@ use harrier_plugins::{HostServices, Permission, Permissions, PluginEngine, Plugi
 
 use crate::config::Config;
 
-/// Every source the configuration names, with the operator's settings.
-pub fn build(config: &Config) -> Catalog {
+/// Every source the configuration names, with the operator's settings;
+/// packs' feeds go to `intel`.
+pub fn build(config: &Config, intel: Arc<harrier_intel::IntelStore>) -> Catalog {
     let mut catalog = Catalog::new(settings(config));
     if !config.plugins.no_default_pack {
         catalog.add(EmbeddedSource::new(
@@ -34,10 +35,9 @@ pub fn build(config: &Config) -> Catalog {
         }
     }
     if config.packs_enabled() {
-        catalog.add(PackSource::new(
-            config.packs.clone(),
-            harrier_events::WIT_VERSION,
-        ));
+        catalog.add(
+            PackSource::new(config.packs.clone(), harrier_events::WIT_VERSION).with_intel(intel),
+        );
     }
     catalog
 }

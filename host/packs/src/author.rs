@@ -21,6 +21,8 @@ use crate::verify::{
 
 /// Directory (inside a pack) whose files `build` lists as fixtures.
 pub const FIXTURES_DIR: &str = "fixtures";
+/// Directory (inside a pack) whose files `build` lists as intel feeds.
+pub const FEEDS_DIR: &str = "intel";
 
 const DEFAULT_LIMITS: Limits = Limits {
     max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
@@ -94,6 +96,7 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutcome, PackError>
         wit: opts.default_wit.clone(),
         plugins: Vec::new(),
         fixtures: Vec::new(),
+        feeds: Vec::new(),
     });
     set(&mut manifest.name, &opts.name);
     set(&mut manifest.version, &opts.version);
@@ -122,16 +125,21 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutcome, PackError>
             });
         }
     }
-    for file in files
-        .files
-        .keys()
-        .filter(|f| f.starts_with(&format!("{FIXTURES_DIR}/")))
-    {
-        if !manifest.fixtures.iter().any(|f| f.file == *file) {
-            manifest.fixtures.push(FileEntry {
-                file: file.clone(),
-                sha256: String::new(),
-            });
+    for (dir, listed) in [
+        (FIXTURES_DIR, &mut manifest.fixtures),
+        (FEEDS_DIR, &mut manifest.feeds),
+    ] {
+        for file in files
+            .files
+            .keys()
+            .filter(|f| f.starts_with(&format!("{dir}/")))
+        {
+            if !listed.iter().any(|f| f.file == *file) {
+                listed.push(FileEntry {
+                    file: file.clone(),
+                    sha256: String::new(),
+                });
+            }
         }
     }
     let digest = |file: &str| -> Result<String, PackError> {
@@ -147,8 +155,12 @@ pub fn build(dir: &Path, opts: &BuildOptions) -> Result<BuildOutcome, PackError>
     for plugin in &mut manifest.plugins {
         plugin.sha256 = digest(&plugin.file)?;
     }
-    for fixture in &mut manifest.fixtures {
-        fixture.sha256 = digest(&fixture.file)?;
+    for entry in manifest
+        .fixtures
+        .iter_mut()
+        .chain(manifest.feeds.iter_mut())
+    {
+        entry.sha256 = digest(&entry.file)?;
     }
     manifest.validate().map_err(manifest_err)?;
 
@@ -299,10 +311,12 @@ fn summary(m: &Manifest, files: &PackFiles) -> String {
             .unwrap_or_else(|e| format!("INVALID: {e}"));
         let _ = writeln!(out, "      config:      {config}");
     }
-    if !m.fixtures.is_empty() {
-        let _ = writeln!(out, "  fixtures:");
-        for f in &m.fixtures {
-            let _ = writeln!(out, "    {}  [{}]", f.file, status(&f.file, &f.sha256));
+    for (title, listed) in [("fixtures", &m.fixtures), ("feeds", &m.feeds)] {
+        if !listed.is_empty() {
+            let _ = writeln!(out, "  {title}:");
+            for f in listed {
+                let _ = writeln!(out, "    {}  [{}]", f.file, status(&f.file, &f.sha256));
+            }
         }
     }
     let extras = unlisted_files(m, files);

@@ -89,7 +89,7 @@ fn manifest_value(m: &Manifest) -> Result<Value, String> {
         .iter()
         .map(|f| serde_json::json!({ "file": f.file, "sha256": f.sha256 }))
         .collect();
-    Ok(serde_json::json!({
+    let mut canonical = serde_json::json!({
         "name": m.name,
         "version": version("pack version", &m.version)?,
         "vendor": m.vendor,
@@ -97,7 +97,17 @@ fn manifest_value(m: &Manifest) -> Result<Value, String> {
         "wit": m.wit_requirement()?.to_string(),
         "plugins": plugins,
         "fixtures": fixtures,
-    }))
+    });
+    // Only when there are feeds, so the signed bytes of packs without any
+    // are unchanged.
+    if !m.feeds.is_empty() {
+        canonical["feeds"] = m
+            .feeds
+            .iter()
+            .map(|f| serde_json::json!({ "file": f.file, "sha256": f.sha256 }))
+            .collect();
+    }
+    Ok(canonical)
 }
 
 fn test_vectors(p: &crate::manifest::PluginEntry) -> Result<Value, String> {
@@ -213,6 +223,23 @@ config = { a = { x = "s", y = 2.5 }, b = 1 }
                 "{changed}"
             );
         }
+    }
+
+    #[test]
+    fn feeds_are_signed_and_absent_feeds_leave_the_bytes_as_they_were() {
+        let base = canonical_bytes(&manifest(BASE)).unwrap();
+        let feed = |digest: char| {
+            format!(
+                "{BASE}\n[[feed]]\nfile = \"intel/c2.txt\"\nsha256 = \"{}\"\n",
+                digest.to_string().repeat(64)
+            )
+        };
+        let with_feed = canonical_bytes(&manifest(&feed('a'))).unwrap();
+        assert!(!String::from_utf8_lossy(&base).contains("feeds"));
+        assert!(
+            String::from_utf8_lossy(&with_feed).contains("\"feeds\":[{\"file\":\"intel/c2.txt\"")
+        );
+        assert_ne!(with_feed, canonical_bytes(&manifest(&feed('b'))).unwrap());
     }
 
     #[test]

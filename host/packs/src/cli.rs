@@ -41,7 +41,8 @@ pub enum PackCommand {
         #[arg(long, default_value = "pack-signing")]
         name: String,
     },
-    /// Compute the digests of a pack directory's plugins and fixtures and write pack.toml.
+    /// Compute the digests of a pack directory's plugins, fixtures (`fixtures/`)
+    /// and intel feeds (`intel/`) and write pack.toml.
     Build {
         /// The pack directory.
         dir: PathBuf,
@@ -189,12 +190,13 @@ pub fn run(
             )?;
             let m = &outcome.manifest;
             println!(
-                "wrote {}/pack.toml: pack {} {} with {} plugin(s), {} fixture(s)",
+                "wrote {}/pack.toml: pack {} {} with {} plugin(s), {} fixture(s), {} feed(s)",
                 dir.display(),
                 m.name,
                 m.version,
                 m.plugins.len(),
-                m.fixtures.len()
+                m.fixtures.len(),
+                m.feeds.len()
             );
             for name in &outcome.discovered {
                 println!("  added plugin {name} (found its .wasm file)");

@@ -30,6 +30,10 @@ pub const SIGNATURE_FILE: &str = "pack.sig";
 /// [[fixture]]
 /// file = "fixtures/miner.jsonl"
 /// sha256 = "..."
+///
+/// [[feed]]
+/// file = "intel/c2-domains.txt"
+/// sha256 = "..."
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,6 +56,11 @@ pub struct Manifest {
     /// Extra files shipped with the pack (test fixtures), covered by their digests.
     #[serde(default, rename = "fixture")]
     pub fixtures: Vec<FileEntry>,
+    /// Threat-intelligence feeds (plain lists, CSV, STIX 2.1 bundles, as
+    /// in an intel directory), covered by their digests and the signature;
+    /// the agent loads them beside its own feeds while the pack is installed.
+    #[serde(default, rename = "feed", skip_serializing_if = "Vec::is_empty")]
+    pub feeds: Vec<FileEntry>,
 }
 
 /// One detector plugin in the manifest.
@@ -152,11 +161,12 @@ impl Manifest {
                 return Err(format!("{what}: file {} listed twice", plugin.file));
             }
         }
-        for fixture in &self.fixtures {
-            let what = format!("fixture {}", fixture.file);
-            validate_relative_path(&fixture.file).map_err(|e| format!("{what}: {e}"))?;
-            validate_sha256(&fixture.sha256).map_err(|e| format!("{what}: sha256: {e}"))?;
-            if !files.insert(fixture.file.as_str()) {
+        let extras = self.fixtures.iter().map(|f| ("fixture", f));
+        for (kind, entry) in extras.chain(self.feeds.iter().map(|f| ("feed", f))) {
+            let what = format!("{kind} {}", entry.file);
+            validate_relative_path(&entry.file).map_err(|e| format!("{what}: {e}"))?;
+            validate_sha256(&entry.sha256).map_err(|e| format!("{what}: sha256: {e}"))?;
+            if !files.insert(entry.file.as_str()) {
                 return Err(format!("{what}: listed twice"));
             }
         }
@@ -177,7 +187,7 @@ impl Manifest {
         for reserved in [MANIFEST_FILE, SIGNATURE_FILE] {
             if files.contains(reserved) {
                 return Err(format!(
-                    "{reserved} cannot be listed as a plugin or fixture"
+                    "{reserved} cannot be listed as a plugin, fixture or feed"
                 ));
             }
         }
@@ -199,8 +209,15 @@ pub struct FileRef<'a> {
     pub sha256: &'a str,
 }
 
-/// Every file the manifest lists with its expected digest (plugins then fixtures).
+/// Every file the manifest lists with its expected digest (plugins, then
+/// fixtures, then feeds).
 pub fn listed_files(manifest: &Manifest) -> Vec<FileRef<'_>> {
+    fn extra(f: &FileEntry) -> FileRef<'_> {
+        FileRef {
+            file: &f.file,
+            sha256: &f.sha256,
+        }
+    }
     manifest
         .plugins
         .iter()
@@ -208,10 +225,8 @@ pub fn listed_files(manifest: &Manifest) -> Vec<FileRef<'_>> {
             file: &p.file,
             sha256: &p.sha256,
         })
-        .chain(manifest.fixtures.iter().map(|f| FileRef {
-            file: &f.file,
-            sha256: &f.sha256,
-        }))
+        .chain(manifest.fixtures.iter().map(extra))
+        .chain(manifest.feeds.iter().map(extra))
         .collect()
 }
 

@@ -155,8 +155,20 @@ impl VerifiedPack {
     }
     /// Fixture files by pack-relative path, checked against their digests.
     pub fn fixtures(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.manifest
-            .fixtures
+        self.listed(&self.manifest.fixtures)
+    }
+
+    /// Threat-intelligence feeds by pack-relative path, checked against
+    /// their digests.
+    pub fn feeds(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.listed(&self.manifest.feeds)
+    }
+
+    fn listed<'a>(
+        &'a self,
+        entries: &'a [crate::manifest::FileEntry],
+    ) -> impl Iterator<Item = (&'a str, &'a [u8])> {
+        entries
             .iter()
             .filter_map(|f| self.files.get(&f.file).map(|b| (f.file.as_str(), &b[..])))
     }

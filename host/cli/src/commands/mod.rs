@@ -149,7 +149,7 @@ fn load_detectors(
     services: Arc<EnricherServices>,
 ) -> (DetectorSet, Catalog, Vec<String>) {
     let mut set = DetectorSet::new(config.quarantine.clone());
-    let mut catalog = catalog::build(config);
+    let mut catalog = catalog::build(config, services.intel().clone());
     let round = catalog.reconcile(&mut set, &*catalog::compiler(engine.clone(), services));
     for message in &round.refused {
         tracing::error!("{message}");
