@@ -34,6 +34,26 @@ fn s(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// `harrier pack install PACK --packs-dir STORE --trust KEYS EXTRA...`.
+fn install_args<'a>(
+    pack: &'a Path,
+    store: &'a Path,
+    keys: &'a Path,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "pack",
+        "install",
+        s(pack),
+        "--packs-dir",
+        s(store),
+        "--trust",
+        s(keys),
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// The default pack exported into `dir/pack`, a key pair in `dir/keys`
 /// (`vendor.key`, `vendor.pub`), the path of an install store, and an agent
 /// configuration allowing what the pack's detectors ask for (threat-intel
@@ -60,15 +80,7 @@ fn signed_pack_round_trip_then_tamper() {
     ]);
     let verified = ok(&["pack", "verify", s(&pack), "--trust", s(&keys)]);
     assert!(verified.contains("crypto-miner"), "{verified}");
-    ok(&[
-        "pack",
-        "install",
-        s(&pack),
-        "--packs-dir",
-        s(&store),
-        "--trust",
-        s(&keys),
-    ]);
+    ok(&install_args(&pack, &store, &keys, &[]));
     assert!(ok(&["pack", "list", "--packs-dir", s(&store)]).contains("harrier-default"));
 
     // Only the pack's detectors: the findings must come from it.
@@ -158,31 +170,14 @@ fn signed_pack_round_trip_then_tamper() {
 fn unsigned_pack_needs_explicit_permission() {
     let tmp = tempfile::tempdir().unwrap();
     let (pack, keys, store, config) = exported_pack(tmp.path());
-    let refused = harrier(&[
-        "pack",
-        "install",
-        s(&pack),
-        "--packs-dir",
-        s(&store),
-        "--trust",
-        s(&keys),
-    ]);
+    let refused = harrier(&install_args(&pack, &store, &keys, &[]));
     assert!(!refused.status.success());
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("unsigned"),
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );
-    ok(&[
-        "pack",
-        "install",
-        s(&pack),
-        "--packs-dir",
-        s(&store),
-        "--trust",
-        s(&keys),
-        "--allow-unsigned",
-    ]);
+    ok(&install_args(&pack, &store, &keys, &["--allow-unsigned"]));
     assert!(
         ok(&["pack", "list", "--packs-dir", s(&store)])
             .to_lowercase()
@@ -267,15 +262,7 @@ fn installed_pack_hot_swaps_into_a_running_agent() {
     assert!(!listed().contains("pack:"), "no pack is installed yet");
 
     // Installed while the agent runs: every detector of the pack arrives.
-    ok(&[
-        "pack",
-        "install",
-        s(&pack),
-        "--packs-dir",
-        s(&store),
-        "--trust",
-        s(&keys),
-    ]);
+    ok(&install_args(&pack, &store, &keys, &[]));
     wait_for("the pack's detectors", &|text| {
         let listed: Vec<serde_json::Value> = serde_json::from_str(text).unwrap_or_default();
         let from_pack = listed
@@ -335,15 +322,7 @@ fn a_packs_feeds_serve_threat_intelligence_and_a_bad_one_is_refused_by_name() {
             "--key",
             s(&keys.join("vendor.key")),
         ]);
-        ok(&[
-            "pack",
-            "install",
-            s(&pack),
-            "--packs-dir",
-            s(&store),
-            "--trust",
-            s(&keys),
-        ]);
+        ok(&install_args(&pack, &store, &keys, &[]));
         built
     };
     let built = publish("1.0.0");
