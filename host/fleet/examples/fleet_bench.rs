@@ -1,13 +1,15 @@
 //! Fleet benchmarks against a private `nats-server -js` (see BENCHMARKS.md):
 //!
 //! - throughput and end-to-end latency: `--agents` NATS sinks each emit
-//!   `--findings` findings as fast as the sink takes them; one collector
-//!   consumes them into a sink that records when each arrived; latency is
-//!   emission to the collector's sink, in this one process's clock;
+//!   `--findings` findings as fast as the sink takes them (or, with
+//!   `--rate N`, N findings/s in all, for latency below saturation); one
+//!   collector consumes them into a sink that records when each arrived;
+//!   latency is emission to the collector's sink, in this one process's
+//!   clock;
 //! - spool drain rate: findings spooled while the server is down, then the
 //!   time to send them all once it is back.
 //!
-//! `cargo run --release -p harrier-fleet --example fleet_bench -- [--agents N] [--findings N]`
+//! `cargo run --release -p harrier-fleet --example fleet_bench -- [--agents N] [--findings N] [--rate N]`
 //! Ends with one JSON line of figures.
 
 use std::collections::HashMap;
@@ -48,7 +50,11 @@ fn finding(node: &str, n: u64) -> UnifiedFinding {
                     "user": "root", "exe_sha256": null, "cwd": "/", "ancestry": []},
         "container": {"id": "c0ffee", "pod_uid": null},
         "evidence": [{"key": "remote_address", "value": "10.0.0.9:4444"}],
-        "evidence_truncated": false, "events": [], "related": []
+        "evidence_truncated": false, "events": [], "related": [],
+        "provenance": [{"detector": "execution", "version": "0.1.0", "shadow": false,
+                        "component_sha256": "00".repeat(32),
+                        "source": {"kind": "embedded"}}],
+        "shadow": false
     }))
     .unwrap()
 }
@@ -69,6 +75,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn main() -> anyhow::Result<()> {
     let agents = arg("--agents", 4);
     let per_agent = arg("--findings", 5000);
+    // Findings per second over all agents; 0: as fast as the sinks take them.
+    let rate = arg("--rate", 0);
     let mut server = TestServer::start_new(None)?;
     let dir = tempfile::tempdir()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -136,6 +144,10 @@ fn main() -> anyhow::Result<()> {
     }
     let started = Instant::now();
     for n in 0..per_agent {
+        if rate > 0 {
+            let due = started + Duration::from_secs_f64((n * agents) as f64 / rate as f64);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
         for (node, sinks) in &agent_sinks {
             emitted.insert(format!("{node}:{n:032x}:0"), Instant::now());
             sinks.emit(&finding(node, n));
@@ -207,6 +219,7 @@ fn main() -> anyhow::Result<()> {
     let figures = serde_json::json!({
         "agents": agents,
         "findings": total,
+        "offered_rate": rate,
         "findings_per_sec": (total as f64 / elapsed.as_secs_f64()).round(),
         "latency_p50_ms": percentile(&latencies, 0.50).as_secs_f64() * 1e3,
         "latency_p99_ms": percentile(&latencies, 0.99).as_secs_f64() * 1e3,
