@@ -714,6 +714,41 @@ fn packs_roll_out_to_every_agent_with_canaries_rollback_and_tampered_packs_refus
     }
 }
 
+/// Ten live agents: one `harrier fleet publish`, and every agent serves the
+/// pack (the time is printed; BENCHMARKS.md quotes it). Each agent has its
+/// own packs store and verifies the pack against its own trust store.
+#[test]
+fn a_published_pack_serves_on_ten_agents() {
+    if !harrier_tests::privileged("a_published_pack_serves_on_ten_agents") {
+        return;
+    }
+    let names: Vec<String> = (0..10).map(|i| format!("node-{i}")).collect();
+    let nodes: Vec<&str> = names.iter().map(String::as_str).collect();
+    let fleet = Fleet::new(&nodes);
+    let admin = fleet.config("admin", &[]);
+    let s = |p: &Path| p.display().to_string();
+    let keys = fleet.path("keys");
+    fleet.ok(&["pack", "keygen", "--out", &s(&keys), "--name", "vendor"]);
+    let v1 = fleet.path("v1");
+    pack_version(&fleet, &v1, "1.0.0", 10, &keys.join("vendor.key"));
+    let mut agents: Vec<Process> = nodes.iter().map(|n| live_agent(&fleet, n, &keys)).collect();
+
+    let started = Instant::now();
+    fleet.ok(&["fleet", "publish", &s(&v1), "-c", &admin]);
+    let ok = wait(Duration::from_secs(120), || {
+        serves(&serving(&fleet, &admin), "1.0.0", &nodes)
+    });
+    let took = started.elapsed();
+    assert!(ok, "nodes serve {:#?}", serving(&fleet, &admin));
+    eprintln!(
+        "1.0.0 serving on {} agents {took:?} after publish",
+        nodes.len()
+    );
+    for agent in &mut agents {
+        agent.stop();
+    }
+}
+
 /// Network namespaces made for one test, deleted on every exit.
 struct Namespaces(Vec<String>);
 
