@@ -24,12 +24,15 @@ use crate::source::ReplaySource;
 
 /// Fields of a finding not compared with an expectation, as JSON pointers:
 /// its id (a digest of fields compared on their own, which changes with
-/// the type's name), the node's host name, the revision count (how often a
-/// finding was emitted depends on batching), the component's digest (every
-/// rebuild changes it) and the path it was loaded from.
+/// the type's name), the node's host name, user names (resolved from the
+/// machine running the test, not from the capture), the revision count
+/// (how often a finding was emitted depends on batching), the component's
+/// digest (every rebuild changes it) and the path it was loaded from.
 pub const VOLATILE: &[&str] = &[
     "/id",
     "/node",
+    "/process/user",
+    "/process/ancestry/*/user",
     "/revision",
     "/provenance/*/component_sha256",
     "/provenance/*/source/path",
@@ -205,10 +208,11 @@ mod tests {
     #[test]
     fn volatile_fields_are_ignored_and_others_named() {
         let want = parse_expected(
-            r#"{"id":"a","type":"T:R/N","node":"x","revision":3,"process":{"pid":1},"evidence":[{"key":"exe","value":"/bin/sh"}],"provenance":[{"detector":"d","component_sha256":"00"}]}"#,
+            r#"{"id":"a","type":"T:R/N","node":"x","revision":3,"process":{"pid":1,"user":"alice","ancestry":[{"pid":2,"user":"alice"}]},"evidence":[{"key":"exe","value":"/bin/sh"}],"provenance":[{"detector":"d","component_sha256":"00"}]}"#,
         )
         .unwrap();
-        let same = json!({"id":"a","type":"T:R/N","node":"y","revision":0,"process":{"pid":1},
+        let same = json!({"id":"a","type":"T:R/N","node":"y","revision":0,
+            "process":{"pid":1,"user":"runner","ancestry":[{"pid":2,"user":"runner"}]},
             "evidence":[{"key":"exe","value":"/bin/sh"}],"provenance":[{"detector":"d","component_sha256":"ff"}]});
         let mut got = vec![same.clone()];
         got.iter_mut().for_each(strip_volatile);
