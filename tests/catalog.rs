@@ -96,6 +96,56 @@ impl World {
     }
 }
 
+/// A pack's threat-intelligence feed is served while the pack is installed
+/// and goes with it; a pack that did not change, or has no feeds, costs no
+/// snapshot rebuild.
+#[test]
+fn a_packs_feeds_come_and_go_with_it() {
+    let world = World::new();
+    let dir = world.pack("feeds", "1.0.0", MINER, miner().wasm);
+    std::fs::create_dir_all(dir.join("intel")).unwrap();
+    std::fs::write(
+        dir.join("intel/c2.txt"),
+        "[command-and-control]\nc2.harrier-feeds.test\n",
+    )
+    .unwrap();
+    let opts = BuildOptions {
+        default_wit: "^0.2".into(),
+        ..BuildOptions::default()
+    };
+    harrier_packs::build(&dir, &opts).unwrap();
+    harrier_packs::sign(&dir, &world.key).unwrap();
+    world.install(&dir);
+
+    let store = Arc::new(harrier_intel::IntelStore::new());
+    let mut catalog = Catalog::new(Settings::default());
+    catalog.add(
+        PackSource::new(world.config(), harrier_events::WIT_VERSION).with_intel(store.clone()),
+    );
+    let compile = |_: harrier_plugins::PluginSpec| Err("not compiled here".to_string());
+    let mut set = DetectorSet::new(QuarantinePolicy::default());
+    let c2 = || store.lookup(harrier_intel::Kind::Domain, "c2.harrier-feeds.test");
+    catalog.reconcile(&mut set, &compile);
+    assert!(c2().is_some(), "the pack's feed does not serve");
+    let snapshot = store.snapshot();
+    catalog.reconcile(&mut set, &compile);
+    assert!(
+        Arc::ptr_eq(&snapshot, &store.snapshot()),
+        "an unchanged pack rebuilt the intel snapshot"
+    );
+    let plain = world.pack("plain", "1.0.0", "other-miner", miner().wasm);
+    world.install(&plain);
+    catalog.reconcile(&mut set, &compile);
+    assert!(
+        Arc::ptr_eq(&snapshot, &store.snapshot()),
+        "a pack without feeds rebuilt the intel snapshot"
+    );
+
+    harrier_packs::remove(&world.path("store"), "feeds").unwrap();
+    catalog.reconcile(&mut set, &compile);
+    assert!(c2().is_none(), "the feed outlived its pack");
+}
+
 /// A running agent whose catalog holds the built-in crypto-miner and the
 /// world's packs store.
 struct Running {

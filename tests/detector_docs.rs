@@ -25,7 +25,7 @@ struct Page {
 /// Read the marked fenced blocks of a Markdown page.
 fn parse(markdown: &str) -> Page {
     let mut page = Page::default();
-    let mut lines = markdown.lines().peekable();
+    let mut lines = markdown.lines();
     let mut marker: Option<String> = None;
     while let Some(line) = lines.next() {
         let trimmed = line.trim();

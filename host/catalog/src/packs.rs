@@ -103,7 +103,7 @@ impl PackSource {
             }
         }
         if feeds.is_empty() {
-            store.remove_group(&group);
+            forget_feeds(store, &group);
         } else {
             let counts = store.set_group(&group, feeds);
             tracing::info!(pack = pack.name(), ?counts, "pack feeds loaded");
@@ -199,7 +199,7 @@ impl Source for PackSource {
         for name in gone {
             self.packs.remove(&name);
             if let Some(store) = &self.intel {
-                store.remove_group(&feed_group(&name));
+                forget_feeds(store, &feed_group(&name));
             }
         }
         for name in names {
@@ -250,6 +250,14 @@ impl Source for PackSource {
 /// The intel store's source name for a pack's feeds.
 fn feed_group(pack: &str) -> String {
     format!("pack:{pack}")
+}
+
+/// Drop a pack's feeds from the store; a pack that had none costs no
+/// snapshot rebuild.
+fn forget_feeds(store: &IntelStore, group: &str) {
+    if !store.feeds(group).is_empty() {
+        store.remove_group(group);
+    }
 }
 
 /// Permissions granted to each enabled plugin of a pack, by plugin name.

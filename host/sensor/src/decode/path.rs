@@ -15,11 +15,15 @@
 /// it (a relative path).
 pub fn fold(path: &[u8]) -> Option<Vec<u8>> {
     let components = path.strip_prefix(b"/")?;
+    if components.is_empty() {
+        // `/` folds to itself.
+        return None;
+    }
     let mut parts: Vec<&[u8]> = Vec::new();
     let mut dotted = false;
     for part in components.split(|&b| b == b'/') {
         match part {
-            b"" | b"." => dotted |= !components.is_empty(),
+            b"" | b"." => dotted = true,
             b".." => {
                 dotted = true;
                 parts.pop();

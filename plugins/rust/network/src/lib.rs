@@ -165,7 +165,20 @@ struct State {
 pub struct Network {
     policy: Policy,
     own: Own,
+    /// The API server's endpoints (`api_servers` or [`API_SERVERS`]),
+    /// parsed once so a connect compares without allocating.
+    api_servers: Vec<(String, u16)>,
+    /// Its ports on any address (`api_ports` or [`API_PORTS`]).
+    api_ports: Vec<u16>,
     state: State,
+}
+
+/// `address:port` as a pair (an IPv6 address's colons stay in the address).
+fn endpoint(text: &str) -> Result<(String, u16), String> {
+    text.rsplit_once(':')
+        .and_then(|(address, port)| Some((address.to_string(), port.parse().ok()?)))
+        .filter(|(address, _)| !address.is_empty())
+        .ok_or_else(|| format!("invalid configuration: api_servers: `{text}` is not address:port"))
 }
 
 /// Interpreters whose socket on stdin is as good as a shell's.
@@ -180,16 +193,11 @@ fn is_shell_like(name: &str) -> bool {
 impl Network {
     /// Whether `address:port` is the Kubernetes API server.
     fn is_api_server(&self, address: &str, port: u16) -> bool {
-        let by_port = match &self.own.api_ports {
-            Some(ports) => ports.contains(&port),
-            None => API_PORTS.contains(&port),
-        };
-        let endpoint = || format!("{address}:{port}");
-        by_port
-            || match &self.own.api_servers {
-                Some(servers) => servers.iter().any(|s| *s == endpoint()),
-                None => API_SERVERS.contains(&endpoint().as_str()),
-            }
+        self.api_ports.contains(&port)
+            || self
+                .api_servers
+                .iter()
+                .any(|(a, p)| *p == port && a == address)
     }
 
     fn api_contact(
@@ -268,9 +276,20 @@ impl Detector for Network {
 
     fn new(config_json: &str) -> Result<Self, String> {
         let (policy, own): (Policy, Own) = config::parse(config_json)?;
+        let listed: Vec<&str> = match &own.api_servers {
+            Some(servers) => servers.iter().map(String::as_str).collect(),
+            None => API_SERVERS.to_vec(),
+        };
+        let api_servers = listed
+            .into_iter()
+            .map(endpoint)
+            .collect::<Result<Vec<_>, String>>()?;
+        let api_ports = own.api_ports.clone().unwrap_or_else(|| API_PORTS.to_vec());
         Ok(Self {
             policy,
             own,
+            api_servers,
+            api_ports,
             state: State::default(),
         })
     }
@@ -436,6 +455,13 @@ mod tests {
         assert_eq!(api(r#"{"api_servers":["10.96.3.3:8080"]}"#), [1113]);
         assert_eq!(api(r#"{"api_ports":[8080],"api_servers":[]}"#), [1113]);
         assert!(api(r#"{"trusted_api_clients":["curl"]}"#).is_empty());
+        let refused = Network::new(r#"{"api_servers":["10.96.0.1"]}"#)
+            .err()
+            .unwrap();
+        assert!(
+            refused.contains("`10.96.0.1` is not address:port"),
+            "{refused}"
+        );
         let f = run("{}", "network/detect.jsonl");
         let contact = f.iter().find(|f| f.pid == 1110).unwrap();
         let evidence: Vec<(&str, &str)> = contact
