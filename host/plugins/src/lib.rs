@@ -24,6 +24,7 @@ pub mod error;
 pub mod host;
 pub mod limits;
 pub mod linking;
+mod lowering;
 pub mod permissions;
 pub mod plugin;
 pub mod shadow;

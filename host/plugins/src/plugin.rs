@@ -18,6 +18,7 @@ use crate::error::{LoadError, LoadFailure, PluginError};
 use crate::host::{HostServices, PluginState};
 use crate::limits::PluginLimits;
 use crate::linking::{Denied, linker_for};
+use crate::lowering::EventList;
 use crate::permissions::Permissions;
 use crate::shadow::ShadowMode;
 
@@ -141,7 +142,7 @@ pub struct PluginStats {
 
 /// `on-events` lowered from borrowed events (the bindings' own call takes
 /// owned ones, which would mean cloning every event per detector).
-type OnEvents<'a> = wasmtime::component::TypedFunc<(&'a [&'a Event],), (Vec<Finding>,)>;
+type OnEvents<'a> = wasmtime::component::TypedFunc<(EventList<'a>,), (Vec<Finding>,)>;
 
 /// Handles to the exports of a live instance.
 struct Exports {
@@ -377,7 +378,7 @@ impl Plugin {
             // component's export once; the type-check per call cost more
             // than a small batch's lowering.
             let typed = unsafe { OnEvents::new_unchecked(live.on_events) };
-            Ok(typed.call(store, (events,))?.0)
+            Ok(typed.call(store, (EventList(events),))?.0)
         })?;
         Ok(self.cap_findings(findings))
     }

@@ -144,7 +144,18 @@ fn a_binary_deeper_than_path_max_in_dev_shm_keeps_its_mount_point() {
             }
         });
     }
-    let status = cmd.status().expect("run the deep payload");
+    // Another test thread forking while the payload was open for writing
+    // holds a copy of that fd until its child execs: ETXTBSY, briefly.
+    let mut tries = 0;
+    let status = loop {
+        match cmd.status() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.expect("run the deep payload"),
+        }
+    };
     // SAFETY: closing our own fd.
     unsafe { libc::close(deep) };
     assert!(status.success());

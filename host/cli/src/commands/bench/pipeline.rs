@@ -143,7 +143,12 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
             let ns = d.stats.busy_ns as f64 / d.stats.events_in.max(1) as f64;
             (
                 d.name.clone(),
-                json!({"events": d.stats.events_in, "ns_per_event": (ns * 10.0).round() / 10.0}),
+                json!({
+                    "events": d.stats.events_in,
+                    "ns_per_event": (ns * 10.0).round() / 10.0,
+                    "calls": d.stats.calls,
+                    "findings": d.stats.findings_out,
+                }),
             )
         })
         .collect();
@@ -195,8 +200,8 @@ pub fn run(args: PipelineArgs) -> anyhow::Result<()> {
     );
     for (name, d) in &detectors {
         println!(
-            "  {name:<22} {:>9} events  {:>7} ns/event",
-            d["events"], d["ns_per_event"]
+            "  {name:<22} {:>9} events  {:>7} ns/event  {:>6} calls  {:>6} findings",
+            d["events"], d["ns_per_event"], d["calls"], d["findings"]
         );
     }
     println!(
