@@ -267,14 +267,24 @@ fn put(out: &mut [u8], at: usize, bytes: &[u8]) {
 }
 
 /// An `option<T>`: its case byte, and the payload when there is one.
-fn put_option(out: &mut [u8], at: usize, payload_at: usize, payload: Option<&[u8]>) {
+fn put_option<const N: usize>(
+    out: &mut [u8],
+    at: usize,
+    payload_at: usize,
+    payload: Option<[u8; N]>,
+) {
     match payload {
         None => out[at] = 0,
         Some(bytes) => {
             out[at] = 1;
-            put(out, at + payload_at, bytes);
+            put(out, at + payload_at, &bytes);
         }
     }
+}
+
+/// An `option<string>` already placed.
+fn put_option_str(out: &mut [u8], at: usize, placed: Option<Placed>) {
+    put_option(out, at, OPTION_STRING_PAYLOAD, placed.map(Placed::bytes));
 }
 
 fn write_process(
@@ -292,30 +302,15 @@ fn write_process(
     }
     put(out, PROCESS[7], &comm.bytes());
     put(out, PROCESS[8], &exe.bytes());
-    let container = container.map(Placed::bytes);
-    put_option(
-        out,
-        PROCESS[9],
-        OPTION_STRING_PAYLOAD,
-        container.as_ref().map(|b| &b[..]),
-    );
+    put_option_str(out, PROCESS[9], container);
     let cgroup = p.cgroup_id.map(u64::to_le_bytes);
-    put_option(
-        out,
-        PROCESS[10],
-        OPTION_U64_PAYLOAD,
-        cgroup.as_ref().map(|b| &b[..]),
-    );
+    put_option(out, PROCESS[10], OPTION_U64_PAYLOAD, cgroup);
 }
 
 /// The detail variant: its case byte and payload (never `Staged::Other`).
 fn write_detail(out: &mut [u8], detail: &EventDetail, staged: &Staged) {
-    let (case, payload) = (case_of(detail), &mut out[DETAIL_PAYLOAD..]);
-    out_case(payload, detail, staged);
-    out[0] = case;
-}
-
-fn out_case(out: &mut [u8], detail: &EventDetail, staged: &Staged) {
+    out[0] = case_of(detail);
+    let out = &mut out[DETAIL_PAYLOAD..];
     match (detail, staged) {
         (
             EventDetail::Exec(e),
@@ -331,20 +326,8 @@ fn out_case(out: &mut [u8], detail: &EventDetail, staged: &Staged) {
             put(out, EXEC[1], &args.bytes());
             out[EXEC[2]] = e.args_truncated as u8;
             put(out, EXEC[3], &cwd.bytes());
-            let preload = ld_preload.map(Placed::bytes);
-            put_option(
-                out,
-                EXEC[4],
-                OPTION_STRING_PAYLOAD,
-                preload.as_ref().map(|b| &b[..]),
-            );
-            let library = ld_library_path.map(Placed::bytes);
-            put_option(
-                out,
-                EXEC[5],
-                OPTION_STRING_PAYLOAD,
-                library.as_ref().map(|b| &b[..]),
-            );
+            put_option_str(out, EXEC[4], *ld_preload);
+            put_option_str(out, EXEC[5], *ld_library_path);
             put(out, EXEC[6], &e.file_mode.to_le_bytes());
             put(out, EXEC[7], &e.dev.to_le_bytes());
             put(out, EXEC[8], &e.inode.to_le_bytes());
